@@ -1,0 +1,33 @@
+"""tradesim: agent-based scenario simulation of bilateral trade.
+
+Tariffs, sanctions and settlement-currency choice between agent economies (firms and buyers
+as numpy arrays, time under simpy) and aggregate external regions.
+"""
+
+from tradesim.errors import (
+    CalibrationError,
+    ScenarioError,
+    SimulationError,
+    TradesimError,
+)
+from tradesim.results import SimulationResult, annual_bilateral, currency_shares, write_outputs
+from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
+from tradesim.simulate import simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CalibrationError",
+    "Scenario",
+    "ScenarioError",
+    "SimulationError",
+    "SimulationResult",
+    "TradesimError",
+    "__version__",
+    "annual_bilateral",
+    "currency_shares",
+    "load_scenario",
+    "scenario_from_dict",
+    "simulate",
+    "write_outputs",
+]

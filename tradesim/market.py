@@ -1,0 +1,149 @@
+"""Pricing, supplier choice and capacity: the vectorized kernels of the goods market.
+
+Pure functions of arrays; no simpy here. The choice model: a buyer in destination d and
+sector s picks supplier option j with probability
+
+    P(j) = w_dj / sum_k w_dk,   w_dj = alpha[d, o(j), s] * (p_j * tau * (1 + t) * (1 + x)) ** (1 - sigma_s)
+
+(multinomial logit in log delivered price). Over many buyers this gives CES expenditure
+shares with elasticity sigma_s (Anderson, de Palma and Thisse 1992), the Armington anchor.
+alpha is set once so that base-year prices reproduce the scenario's origin shares.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tradesim.agents import Firms
+from tradesim.policy import Policy
+from tradesim.world import World
+
+__all__ = [
+    "adjust_prices",
+    "choice_weights",
+    "draw_options",
+    "fx_factor",
+    "preference_weights",
+    "price_level",
+    "supplier_prices",
+]
+
+F64 = NDArray[np.float64]
+
+
+def price_level(world: World, row: int, policy: Policy) -> F64:
+    """(S,) cost index of each sector: the world-price-exposed share moves with world prices."""
+    e = world.world_price_exposure
+    return 1.0 - e + e * world.world_price[row] * policy.world_price
+
+
+def fx_factor(world: World, row: int, policy: Policy, elasticity: float) -> F64:
+    """(R,) (rate at month 0 / rate now) ** elasticity for each region's currency."""
+    base = world.per_usd[world.burn_in, world.region_currency]
+    now = world.per_usd[row, world.region_currency] * policy.per_usd[world.region_currency]
+    return (base / now) ** elasticity  # type: ignore[no-any-return]
+
+
+def supplier_prices(world: World, firms: Firms, row: int, policy: Policy) -> tuple[F64, F64]:
+    """USD prices of agent firms (n_firms,) and of each region's own supply (R, S).
+
+    The world-price-exposed share e_s of cost is priced in USD; the rest is home-currency cost
+    converted with pass-through rho:
+
+        p_j = markup * unit_cost_j * (e_s * wp_s + (1 - e_s) * fx_o ** rho) * adjustment_j
+    """
+    e = world.world_price_exposure
+    wp = world.world_price[row] * policy.world_price
+    fx = fx_factor(world, row, policy, world.params.pass_through)
+    cost_index = e[None, :] * wp[None, :] + (1.0 - e)[None, :] * fx[:, None]  # (R, S)
+    firm_price = (
+        world.params.markup
+        * firms.unit_cost
+        * cost_index[firms.origin, firms.sector]
+        * firms.price_adjustment
+    )
+    return firm_price, cost_index
+
+
+def _route_wedge(world: World, policy: Policy) -> F64:
+    """(D, O, S) delivered-price wedge: trade cost, tariff and secondary-sanction cost."""
+    tau = np.transpose(policy.trade_cost, (1, 0, 2))  # to (D, O, S)
+    sec = policy.secondary_cost.T[:, :, None]
+    return tau * (1.0 + policy.tariff) * (1.0 + sec)  # type: ignore[no-any-return]
+
+
+def preference_weights(world: World, firms: Firms, firm_price: F64, external_price: F64) -> F64:
+    """(D, O, S) alpha: base-year origin shares divided by each origin's price aggregate."""
+    A, S = world.n_agent, world.n_sectors
+    power = firm_price ** (1.0 - world.elasticity[firms.sector])
+    aggregate = np.zeros((world.n_regions, S))
+    aggregate[:A] = power.reshape(S, A, firms.per_group).sum(axis=2).T
+    aggregate[A:] = (external_price ** (1.0 - world.elasticity[None, :]))[A:]
+    return world.origin_shares / aggregate[None, :, :]  # type: ignore[no-any-return]
+
+
+def choice_weights(
+    world: World,
+    firms: Firms,
+    alpha: F64,
+    policy: Policy,
+    firm_price: F64,
+    external_price: F64,
+) -> tuple[F64, F64]:
+    """Logit weights of every option for every destination.
+
+    Returns firm weights (D, n_firms) and external-origin weights (D, O, S), zero for agent
+    origins and for embargoed routes.
+    """
+    one_minus_sigma = 1.0 - world.elasticity
+    route = alpha * _route_wedge(world, policy) ** one_minus_sigma[None, None, :]
+    route = np.where(policy.embargo, 0.0, route)
+    firm_power = firm_price ** one_minus_sigma[firms.sector]
+    os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
+    firm_w = route.reshape(world.n_regions, -1)[:, os_index] * firm_power[None, :]
+    ext_w = route * (external_price ** one_minus_sigma[None, :])[None, :, :]
+    ext_w[:, : world.n_agent, :] = 0.0
+    return firm_w, ext_w
+
+
+def draw_options(
+    world: World,
+    n_firms_per_sector: int,
+    firm_w: F64,
+    ext_w: F64,
+    destination: int,
+    sector: int,
+    u: F64,
+) -> NDArray[np.int32]:
+    """Inverse-CDF draw of supplier options for buyers of one (destination, sector) group.
+
+    Options are the sector's firms (by origin, then firm) followed by the external regions.
+    Returns global option ids (firm index, or n_firms + sector * R + region), or -1 where no
+    option has positive weight. Inverse-CDF sampling keeps choices monotone: lowering one
+    origin's weight shrinks its interval of uniforms to a subset of the old one.
+    """
+    lo = sector * n_firms_per_sector
+    weights = np.concatenate([firm_w[destination, lo : lo + n_firms_per_sector], ext_w[destination, :, sector]])
+    cum = np.cumsum(weights)
+    total = cum[-1]
+    if not total > 0.0:
+        return np.full(u.shape, -1, dtype=np.int32)
+    local = np.searchsorted(cum, u * total, side="right")
+    local = np.minimum(local, len(weights) - 1)
+    n_firms = firm_w.shape[1]
+    ext_region = local - n_firms_per_sector
+    return np.where(
+        local < n_firms_per_sector, lo + local, n_firms + sector * world.n_regions + ext_region
+    ).astype(np.int32)
+
+
+def adjust_prices(
+    adjustment: F64, utilization: F64, target: float, speed: float, floor: float
+) -> F64:
+    """Move prices by exp(speed * (utilization - target)): idle capacity pushes them down.
+
+    The floor keeps price at or above unit cost (adjustment >= 1 / markup).
+    """
+    out = adjustment * np.exp(speed * (utilization - target))
+    return np.clip(out, floor, 1.0 / floor)  # type: ignore[no-any-return]

@@ -1,0 +1,185 @@
+"""The policy state: how each shock type changes the world, month by month.
+
+Each shock has an intensity in [0, 1] per month (0 before its start and from its end, a
+linear ramp in between, and a pro-rated first and last month for dates inside a month).
+`compile_policy` folds every active shock into arrays. Folding is commutative (tariffs and
+fees add, multipliers multiply, probabilities combine as independent events, blocks are
+unions), so the order in which a scenario lists its shocks never matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tradesim.scenario import (
+    CapacityShock,
+    DemandShock,
+    ExchangeRateShock,
+    SanctionShock,
+    SettlementPolicyShock,
+    Shock,
+    TariffShock,
+    TradeCostShock,
+    WorldPriceShock,
+)
+from tradesim.world import World, month_position
+
+__all__ = ["Policy", "compile_policy", "shock_change_months", "shock_intensity"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Policy arrays in force during one month. O, D index regions; S sectors; C currencies."""
+
+    tariff: F64  # (D, O, S) ad valorem rate charged by importer D on origin O
+    embargo: NDArray[np.bool_]  # (D, O, S) trade blocked
+    secondary_cost: F64  # (O, D) extra cost fraction on the route
+    trade_cost: F64  # (O, D, S) multiplier on delivered price
+    capacity: F64  # (A, S) multiplier on agent firms' capacity
+    per_usd: F64  # (C,) multiplier on the rate per USD
+    demand: F64  # (R,) multiplier on real demand
+    world_price: F64  # (S,) multiplier on world prices
+    fee_change: F64  # (O, D, C) added to the currency fee
+    availability: NDArray[np.int8]  # (O, D, C) +1 made available, -1 removed, 0 unchanged
+    freeze: F64  # (O, D, C) probability that a payment is frozen
+    cutoff: F64  # (R, C) share of a region's firms and buyers cut off from a currency
+
+    @property
+    def blocks_relationships(self) -> bool:
+        """Whether some existing relationships may have become impossible."""
+        return bool(self.embargo.any() or (self.cutoff > 0).any() or (self.availability < 0).any())
+
+
+def _month_fraction(world: World, date: dt.date) -> float:
+    return world.date_to_month(date)
+
+
+def shock_intensity(shock: Shock, world: World, month: int) -> float:
+    """Share of `month` during which the shock applies, times its ramp factor."""
+    lo = _month_fraction(world, shock.start)
+    hi = _month_fraction(world, shock.end) if shock.end is not None else np.inf
+    covered = max(0.0, min(month + 1.0, hi) - max(float(month), lo))
+    if covered <= 0.0:
+        return 0.0
+    if shock.ramp_months > 0:
+        ramp = min(1.0, (month - np.floor(lo) + 1.0) / shock.ramp_months)
+        covered *= ramp
+    return float(covered)
+
+
+def shock_change_months(shock: Shock, world: World) -> list[int]:
+    """Months at which a shock's intensity can change, in order (for its simpy process)."""
+    first = int(np.floor(_month_fraction(world, shock.start)))
+    points = set(range(first, first + shock.ramp_months + 2))
+    if shock.end is not None:
+        last = int(np.floor(_month_fraction(world, shock.end)))
+        points |= {last, last + 1}
+    return sorted(m for m in points if -world.burn_in <= m < world.n_months)
+
+
+def _change(shock: ExchangeRateShock | DemandShock | WorldPriceShock, world: World, month: int) -> float:
+    if shock.change is not None:
+        return shock.change
+    assert shock.path is not None
+    xs = [month_position(k, world.start) for k in shock.path]
+    return float(np.interp(month, xs, list(shock.path.values())))
+
+
+def _sector_index(world: World, sectors: Sequence[str] | str) -> list[int]:
+    if sectors == "all":
+        return list(range(world.n_sectors))
+    return [world.sectors.index(s) for s in sectors]
+
+
+def _combine_prob(current: F64, p: float) -> F64:
+    return 1.0 - (1.0 - current) * (1.0 - p)
+
+
+def compile_policy(world: World, shocks: Sequence[Shock], intensity: Sequence[float], month: int) -> Policy:
+    """Fold the shocks, each at its intensity, into the policy arrays for `month`."""
+    R, S, C = world.n_regions, world.n_sectors, world.n_currencies
+    tariff = np.zeros((R, R, S))
+    embargo = np.zeros((R, R, S), dtype=bool)
+    secondary = np.ones((R, R))
+    trade_cost = np.ones((R, R, S))
+    capacity = np.ones((world.n_agent, S))
+    per_usd = np.ones(C)
+    demand = np.ones(R)
+    world_price = np.ones(S)
+    fee_change = np.zeros((R, R, C))
+    add = np.zeros((R, R, C), dtype=bool)
+    remove = np.zeros((R, R, C), dtype=bool)
+    freeze = np.zeros((R, R, C))
+    cutoff = np.zeros((R, C))
+    region = {r: i for i, r in enumerate(world.regions)}
+    currency = {c: i for i, c in enumerate(world.currencies)}
+
+    for shock, w in zip(shocks, intensity, strict=True):
+        if w <= 0.0:
+            continue
+        if isinstance(shock, TariffShock):
+            tariff[region[shock.importer], region[shock.origin], _sector_index(world, shock.sectors)] += (
+                shock.rate * w
+            )
+        elif isinstance(shock, SanctionShock):
+            imp, tgt = region[shock.imposer], region[shock.target]
+            secs = _sector_index(world, shock.trade.sectors)
+            embargo[imp, tgt, secs] = True
+            embargo[tgt, imp, secs] = True
+            fin = shock.financial
+            curs = [currency[c] for c in (fin.currencies or [])] or [world.region_currency[imp]]
+            for c in curs:
+                touches = np.zeros((R, R), dtype=bool)
+                touches[tgt, :] = touches[:, tgt] = True
+                freeze[:, :, c] = np.where(
+                    touches, _combine_prob(freeze[:, :, c], fin.freeze_probability * w), freeze[:, :, c]
+                )
+                cutoff[tgt, c] = _combine_prob(cutoff[tgt, c], fin.cutoff_share * w)
+            third = np.ones(R, dtype=bool)
+            third[[imp, tgt]] = False
+            factor = 1.0 + shock.secondary.cost * w
+            secondary[tgt, third] *= factor
+            secondary[third, tgt] *= factor
+        elif isinstance(shock, SettlementPolicyShock):
+            a, b = region[shock.route[0]], region[shock.route[1]]
+            for name in shock.currencies:
+                c = currency[name]
+                for o, d in ((a, b), (b, a)):
+                    fee_change[o, d, c] += shock.fee_change * w
+                    if shock.available is True:
+                        add[o, d, c] = True
+                    elif shock.available is False:
+                        remove[o, d, c] = True
+        elif isinstance(shock, ExchangeRateShock):
+            per_usd[currency[shock.currency]] *= 1.0 + _change(shock, world, month) * w
+        elif isinstance(shock, DemandShock):
+            demand[region[shock.region]] *= 1.0 + _change(shock, world, month) * w
+        elif isinstance(shock, WorldPriceShock):
+            world_price[world.sectors.index(shock.sector)] *= 1.0 + _change(shock, world, month) * w
+        elif isinstance(shock, TradeCostShock):
+            o, d = region[shock.origin], region[shock.destination]
+            trade_cost[o, d, _sector_index(world, shock.sectors)] *= 1.0 + shock.change * w
+        elif isinstance(shock, CapacityShock):
+            capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= 1.0 + shock.change * w
+    availability = np.where(remove, -1, np.where(add, 1, 0)).astype(np.int8)
+    return Policy(
+        tariff=tariff,
+        embargo=embargo,
+        secondary_cost=secondary - 1.0,
+        trade_cost=trade_cost,
+        capacity=capacity,
+        per_usd=per_usd,
+        demand=demand,
+        world_price=world_price,
+        fee_change=fee_change,
+        availability=availability,
+        freeze=freeze,
+        cutoff=cutoff,
+    )

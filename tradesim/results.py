@@ -1,0 +1,211 @@
+"""Labelled results: an xarray Dataset per run, summaries and export.
+
+Every value is in current US dollars unless its name or `units` attribute says otherwise.
+Flows (`*_usd` without `stock`) are totals within a month; stocks are month-end values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from tradesim.engine import RawRun
+from tradesim.scenario import Scenario
+
+__all__ = [
+    "SimulationResult",
+    "annual_bilateral",
+    "currency_shares",
+    "format_summary",
+    "write_outputs",
+]
+
+_DESCRIPTIONS = {
+    "shipped_usd": ("USD", "value shipped in the month (customs value, before tariff)"),
+    "delivered_usd": ("USD", "value delivered in the month"),
+    "settled_usd": ("USD", "payments settled in the month"),
+    "frozen_usd": ("USD", "payments frozen by financial sanctions in the month"),
+    "in_transit_usd": ("USD", "value shipped and not yet delivered, at month end"),
+    "pending_usd": ("USD", "value delivered and not yet paid or frozen, at month end"),
+    "frozen_stock_usd": ("USD", "value frozen so far (never lost from the books), at month end"),
+    "relationships": ("1", "active buyer-supplier relationships at month end"),
+    "tariff_revenue_usd": ("USD", "tariff revenue collected by the destination"),
+    "tariff_rate": ("1", "ad valorem tariff of the destination on the origin (fraction)"),
+    "price_index": ("1", "CES index of the origin's supplier prices in USD, 1 at month 0"),
+    "buyer_price_index": ("1", "CES index of delivered prices faced by buyers, 1 in the base"),
+    "per_usd": ("currency per USD", "exchange rate"),
+    "demand_index": ("1", "real demand index (baseline path), 1 at month 0"),
+    "world_price_index": ("1", "world price index (baseline path), 1 at month 0"),
+}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """One simulated run: the scenario, the seed and a labelled Dataset of monthly values."""
+
+    scenario: Scenario
+    seed: int | None
+    data: xr.Dataset
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def annual_bilateral(self, variable: str = "shipped_usd") -> xr.DataArray:
+        """Annual totals by origin and destination; see `annual_bilateral`."""
+        return annual_bilateral(self, variable)
+
+    def currency_shares(self, origin: str, destination: str, *, both_ways: bool = True) -> xr.DataArray:
+        """Annual settlement-currency shares on a route; see `currency_shares`."""
+        return currency_shares(self, origin, destination, both_ways=both_ways)
+
+
+def to_dataset(raw: RawRun) -> xr.Dataset:
+    """Label a raw run's arrays, dropping burn-in months."""
+    w = raw.world
+    keep = slice(w.burn_in, None)
+    coords = {
+        "month": w.month_labels(),
+        "origin": list(w.regions),
+        "destination": list(w.regions),
+        "sector": list(w.sectors),
+        "currency": list(w.currencies),
+        "region": list(w.regions),
+    }
+    full = ("month", "origin", "destination", "sector", "currency")
+    variables: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]] = {}
+    for name, arr in raw.flows.items():
+        variables[f"{name}_usd"] = (full, arr[keep])
+    for name, arr in raw.stocks.items():
+        variables[f"{name}_usd"] = (full, arr[keep])
+    variables["relationships"] = (full, raw.relationships[keep])
+    variables["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
+    variables["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
+    variables["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
+    variables["buyer_price_index"] = (("month", "destination", "sector"), raw.buyer_price_index[keep])
+    variables["per_usd"] = (("month", "currency"), raw.per_usd[keep])
+    variables["demand_index"] = (("month", "region"), raw.demand[keep])
+    variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
+    ds = xr.Dataset(variables, coords=coords)
+    for name, (units, text) in _DESCRIPTIONS.items():
+        ds[name].attrs.update(units=units, description=text)
+    return ds
+
+
+def _foreign(da: xr.DataArray) -> xr.DataArray:
+    same = da["origin"] == da["destination"]
+    return da.where(~same, 0.0)
+
+
+def annual_bilateral(result: SimulationResult, variable: str = "shipped_usd") -> xr.DataArray:
+    """Annual totals (year x origin x destination) of a flow, domestic sales set to zero."""
+    da = result.data[variable]
+    da = da.sum([d for d in ("sector", "currency") if d in da.dims])
+    out = _foreign(da).groupby("month.year").sum()
+    out.attrs = {"units": "USD", "description": f"annual {variable} by origin and destination"}
+    return out
+
+
+def currency_shares(
+    result: SimulationResult, origin: str, destination: str, *, both_ways: bool = True
+) -> xr.DataArray:
+    """Annual share of each settlement currency in the value shipped on a route."""
+    da = result.data["shipped_usd"].sum("sector")
+    flow = da.sel(origin=origin, destination=destination)
+    if both_ways:
+        flow = flow + da.sel(origin=destination, destination=origin)
+    annual = flow.groupby("month.year").sum()
+    total = annual.sum("currency")
+    return (annual / total.where(total > 0)).fillna(0.0).rename("currency_share")
+
+
+def _agent_pairs(result: SimulationResult) -> list[tuple[str, str]]:
+    names = list(result.scenario.economies)
+    return [(a, b) for a in names for b in names if a != b]
+
+
+def format_summary(result: SimulationResult) -> str:
+    """A short text table: annual bilateral trade of the agent economies, currency shares."""
+    annual = annual_bilateral(result) / 1e9
+    pairs = _agent_pairs(result)
+    years = [int(y) for y in annual["year"].values]
+    lines = [f"Scenario {result.scenario.name!r}, seed {result.seed}", ""]
+    head = f"{'USD billion':<16}" + "".join(f"{y:>10}" for y in years)
+    lines += ["Bilateral trade (shipped, customs value)", head]
+    for o, d in pairs:
+        row = annual.sel(origin=o, destination=d).values
+        lines.append(f"{o + ' -> ' + d:<16}" + "".join(f"{v:>10.2f}" for v in row))
+    if pairs:
+        total = sum(annual.sel(origin=o, destination=d).values for o, d in pairs)
+        lines.append(f"{'total':<16}" + "".join(f"{v:>10.2f}" for v in total))
+    done: set[frozenset[str]] = set()
+    for o, d in pairs:
+        if frozenset((o, d)) in done:
+            continue
+        done.add(frozenset((o, d)))
+        shares = currency_shares(result, o, d)
+        lines += ["", f"Settlement-currency shares, {o}-{d} (both ways)", head]
+        for cur in shares["currency"].values:
+            row = shares.sel(currency=cur).values
+            lines.append(f"{cur:<16}" + "".join(f"{v:>10.1%}" for v in row))
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(result: SimulationResult, out_dir: str | Path) -> list[Path]:
+    """Write NetCDF (all variables) and CSV tables; returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(name: str, write: Callable[[Path], None]) -> None:
+        path = out / name
+        _atomic_write(path, write)
+        written.append(path)
+
+    ds = result.data.assign_attrs(
+        scenario=result.scenario.name,
+        seed=str(result.seed),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    save("result.nc", lambda p: ds.to_netcdf(p, engine="scipy"))
+
+    flows = ds[["shipped_usd", "delivered_usd", "settled_usd", "frozen_usd"]].to_dataframe()
+    flows = flows[(flows != 0).any(axis=1)].reset_index()
+    flows["month"] = flows["month"].dt.strftime("%Y-%m")
+    save("flows.csv", lambda p: flows.to_csv(p, index=False, float_format="%.6g"))
+
+    annual = annual_bilateral(result).to_dataframe(name="shipped_usd").reset_index()
+    annual = annual[annual["shipped_usd"] != 0]
+    save("annual_bilateral.csv", lambda p: annual.to_csv(p, index=False, float_format="%.6g"))
+
+    frames = []
+    done: set[frozenset[str]] = set()
+    for o, d in _agent_pairs(result):
+        if frozenset((o, d)) not in done:
+            done.add(frozenset((o, d)))
+            df = currency_shares(result, o, d).to_dataframe().reset_index()
+            df.insert(0, "route", f"{o}-{d}")
+            frames.append(df)
+    if frames:
+        import pandas as pd
+
+        table = pd.concat(frames)
+        save("currency_shares.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    return written

@@ -1,0 +1,705 @@
+"""Scenario files: a typed, validated model of a scenario and its YAML loader.
+
+A scenario says which regions, sectors and currencies exist, the exogenous paths they follow,
+the model's parameters and the shocks to apply. Every field is validated by pydantic; unknown
+keys are errors; each problem is reported with the file, line, column and YAML path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tradesim.errors import Problem, ScenarioError
+
+__all__ = [
+    "CapacityShock",
+    "DemandShock",
+    "ExchangeRateShock",
+    "Scenario",
+    "SanctionShock",
+    "SettlementPolicyShock",
+    "Shock",
+    "TariffShock",
+    "TradeCostShock",
+    "WorldPriceShock",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def _parse_date(value: Any) -> dt.date:
+    """Accept YYYY-MM (first of the month), YYYY-MM-DD, or a YAML date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        m = _MONTH_RE.match(value.strip())
+        if m:
+            year, month, day = int(m[1]), int(m[2]), int(m[3] or 1)
+            try:
+                return dt.date(year, month, day)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    raise ValueError(f"expected a date as YYYY-MM or YYYY-MM-DD, got {value!r}")
+
+
+def _parse_fraction(value: Any) -> Any:
+    """Accept 0.25 or the string "25%"; anything else is left for pydantic to reject."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage") from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_parse_date)]
+Rate = Annotated[float, BeforeValidator(_parse_fraction)]
+PathKey = int | str | dt.date
+
+
+def _normalize_path(value: Any) -> Any:
+    """A path is a constant or a mapping {year | YYYY-MM: value}; keys are normalized."""
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if isinstance(key, int) and not isinstance(key, bool) and 1000 <= key <= 9999:
+            norm = f"{key:04d}"
+        else:
+            try:
+                d = _parse_date(key)
+            except ValueError:
+                raise ValueError(
+                    f"path key {key!r} is not a year (2016) or a month (2016-07)"
+                ) from None
+            norm = f"{d.year:04d}-{d.month:02d}"
+        if norm in out:
+            raise ValueError(f"path key {key!r} given twice")
+        out[norm] = _parse_fraction(v)
+    if not out:
+        raise ValueError("a path needs at least one dated value")
+    return dict(sorted(out.items()))
+
+
+PositivePath = Annotated[
+    float | dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+ChangePath = Annotated[
+    dict[str, Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- world
+
+
+class CurrencySpec(_Model):
+    """A settlement currency."""
+
+    per_usd: PositivePath = Field(1.0, description="units of the currency per USD (path)")
+    fee: float = Field(
+        0.002, ge=0, le=0.2, description="conversion fee and spread, a fraction of value"
+    )
+    hedging_cost: float = Field(
+        0.003, ge=0, le=0.2, description="cost to a party whose home currency it is not"
+    )
+    international: bool = Field(
+        False, description="usable on any route; otherwise only on routes touching its issuer"
+    )
+
+
+class SectorSpec(_Model):
+    """A traded sector."""
+
+    elasticity: float = Field(
+        4.0, gt=1, le=30, description="substitution elasticity between suppliers (sigma)"
+    )
+    demand_price_elasticity: float = Field(
+        1.0, ge=0, le=5, description="elasticity of sector spending to its world price (1: fixed)"
+    )
+    world_price_exposure: float = Field(
+        0.0, ge=0, le=1, description="share of unit cost that moves with the world price"
+    )
+    world_price: PositivePath = Field(1.0, description="world price path (any units)")
+    lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+
+
+class RegionSpec(_Model):
+    """A region: an agent economy (firms and buyers) or an aggregate external region."""
+
+    currency: str
+    demand: PositivePath = Field(1.0, description="real demand index path")
+    absorption_usd_bn: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        description="base-year spending per sector, USD billion a year, all origins"
+    )
+    origin_shares: dict[str, dict[str, Annotated[float, Field(ge=0, le=1)]]] = Field(
+        description="base-year share of each origin (incl. itself) in spending, per sector"
+    )
+
+
+class Population(_Model):
+    """Agent counts, per agent economy and sector."""
+
+    buyers_per_sector: int = Field(2000, ge=1, le=50_000_000)
+    firms_per_sector: int = Field(100, ge=1, le=5_000_000)
+
+
+class CurrencyChoice(_Model):
+    """Logit over settlement currencies (see docs/model.md, currency choice)."""
+
+    cost_sensitivity: float = Field(
+        400.0, ge=0, description="utility per unit of cost (fraction of value)"
+    )
+    network_strength: float = Field(
+        3.0, ge=0, description="utility of a currency's full share on the route"
+    )
+    sanction_loss: float = Field(
+        1.0, ge=0, description="share of a frozen payment counted as lost when choosing"
+    )
+
+
+class Parameters(_Model):
+    """Behavioural parameters; each default is documented in docs/model.md."""
+
+    renewal_months: float = Field(
+        12.0, ge=1, le=600, description="mean duration of a supplier relationship"
+    )
+    markup: float = Field(1.25, ge=1, le=10, description="price over unit cost at target use")
+    pass_through: float = Field(
+        0.7, ge=0, le=1, description="exchange-rate pass-through to USD export prices"
+    )
+    productivity_dispersion: float = Field(
+        0.3, ge=0, le=3, description="sd of log productivity across firms"
+    )
+    budget_dispersion: float = Field(
+        1.0, ge=0, le=3, description="sd of log budget across buyers"
+    )
+    capacity_headroom: float | None = Field(
+        1.2, gt=1, description="capacity over base-year expected sales; null: unlimited"
+    )
+    price_adjustment: float = Field(
+        0.05, ge=0, le=1, description="monthly log price response to utilization gap"
+    )
+    fx_budget_elasticity: float = Field(
+        1.0, ge=0, le=2, description="elasticity of USD import budgets to the home currency"
+    )
+    payment_lag_months: int = Field(1, ge=0, le=24)
+    currency_choice: CurrencyChoice = CurrencyChoice()
+
+
+# --------------------------------------------------------------------------- shocks
+
+
+class _ShockBase(_Model):
+    name: str | None = None
+    start: Date
+    end: Date | None = Field(None, description="first date the shock no longer applies")
+    ramp_months: int = Field(0, ge=0, le=240, description="months of linear phase-in")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> _ShockBase:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+
+Sectors = list[str] | Literal["all"]
+
+
+class TariffShock(_ShockBase):
+    """Ad valorem tariff by an importer on an origin's goods."""
+
+    type: Literal["tariff"]
+    importer: str
+    origin: str
+    sectors: Sectors = "all"
+    rate: Annotated[Rate, Field(ge=0, le=5)]
+
+
+class TradeChannel(_Model):
+    sectors: Sectors = Field(default_factory=list, description="embargoed both ways")
+
+
+class FinancialChannel(_Model):
+    freeze_probability: Annotated[Rate, Field(ge=0, le=1)] = 0.0
+    cutoff_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0, description="share of the target's firms and buyers cut off from the currency"
+    )
+    currencies: list[str] | None = Field(
+        None, description="currencies affected; default: the imposer's currency"
+    )
+
+
+class SecondaryChannel(_Model):
+    cost: Annotated[Rate, Field(ge=0, le=5)] = Field(
+        0.0, description="extra cost on routes between the target and third countries"
+    )
+
+
+class SanctionShock(_ShockBase):
+    """Sanctions by an imposer on a target, through three channels."""
+
+    type: Literal["sanction"]
+    imposer: str
+    target: str
+    trade: TradeChannel = TradeChannel()
+    financial: FinancialChannel = FinancialChannel()
+    secondary: SecondaryChannel = SecondaryChannel()
+
+
+class SettlementPolicyShock(_ShockBase):
+    """A change to settlement on a route (both directions): fees and availability."""
+
+    type: Literal["settlement_policy"]
+    route: Annotated[list[str], Field(min_length=2, max_length=2)]
+    currencies: Annotated[list[str], Field(min_length=1)]
+    fee_change: float = Field(0.0, ge=-0.2, le=0.2)
+    available: bool | None = None
+
+
+class _ChangeShock(_ShockBase):
+    change: Annotated[Rate, Field(gt=-1, le=100)] | None = Field(
+        None, description="relative change while active (0.2 = +20%)"
+    )
+    path: ChangePath | None = Field(None, description="dated relative changes, interpolated")
+
+    @model_validator(mode="after")
+    def _one_of_change_or_path(self) -> _ChangeShock:
+        if (self.change is None) == (self.path is None):
+            raise ValueError("give exactly one of 'change' or 'path'")
+        return self
+
+
+class ExchangeRateShock(_ChangeShock):
+    """A currency's rate per USD moves (positive change = depreciation against the USD)."""
+
+    type: Literal["exchange_rate"]
+    currency: str
+
+
+class DemandShock(_ChangeShock):
+    """A region's real demand moves."""
+
+    type: Literal["demand"]
+    region: str
+
+
+class WorldPriceShock(_ChangeShock):
+    """A sector's world price moves."""
+
+    type: Literal["world_price"]
+    sector: str
+
+
+class TradeCostShock(_ShockBase):
+    """Trade costs on a route (one direction) change."""
+
+    type: Literal["trade_cost"]
+    origin: str
+    destination: str
+    sectors: Sectors = "all"
+    change: Annotated[Rate, Field(gt=-1, le=100)]
+
+
+class CapacityShock(_ShockBase):
+    """The productive capacity of an agent economy's firms in some sectors changes."""
+
+    type: Literal["capacity"]
+    origin: str
+    sectors: Sectors = "all"
+    change: Annotated[Rate, Field(gt=-1, le=100)]
+
+
+Shock = Annotated[
+    TariffShock
+    | SanctionShock
+    | SettlementPolicyShock
+    | ExchangeRateShock
+    | DemandShock
+    | WorldPriceShock
+    | TradeCostShock
+    | CapacityShock,
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Model):
+    """A whole scenario. Build it with `load_scenario` or `scenario_from_dict`."""
+
+    name: str
+    description: str = ""
+    start: Date
+    end: Date = Field(description="last reported month (inclusive)")
+    burn_in_months: int = Field(24, ge=0, le=600)
+    seed: int = Field(0, ge=0, lt=2**63)
+    population: Population = Population()
+    currencies: dict[str, CurrencySpec]
+    sectors: dict[str, SectorSpec]
+    economies: dict[str, RegionSpec] = Field(description="agent economies")
+    external_regions: dict[str, RegionSpec] = Field(default_factory=dict)
+    initial_currency_shares: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"USD": 1.0}
+    )
+    parameters: Parameters = Parameters()
+    shocks: list[Shock] = Field(default_factory=list)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _first_of_month(cls, v: dt.date) -> dt.date:
+        if v.day != 1:
+            raise ValueError("the horizon is in whole months: write YYYY-MM")
+        return v
+
+    @property
+    def regions(self) -> list[str]:
+        return [*self.economies, *self.external_regions]
+
+    @property
+    def n_months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+def _semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Cross-field checks pydantic cannot express; each as (YAML path, message)."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    regions = set(s.regions)
+    sectors = set(s.sectors)
+    currencies = set(s.currencies)
+
+    def known(kind: str, value: str, pool: set[str], loc: tuple[Any, ...]) -> None:
+        if value not in pool:
+            out.append((loc, f"unknown {kind} {value!r}; known: {', '.join(sorted(pool))}"))
+
+    if s.end < s.start:
+        out.append((("end",), f"end {s.end:%Y-%m} is before start {s.start:%Y-%m}"))
+    if not s.economies:
+        out.append((("economies",), "at least one agent economy is needed"))
+    overlap = set(s.economies) & set(s.external_regions)
+    for name in sorted(overlap):
+        out.append((("external_regions", name), f"{name!r} is also an agent economy"))
+    if "USD" not in currencies:
+        out.append((("currencies",), "USD must be defined: it is the reporting currency"))
+    for kind, group in (("economies", s.economies), ("external_regions", s.external_regions)):
+        for rname, r in group.items():
+            base = (kind, rname)
+            known("currency", r.currency, currencies, (*base, "currency"))
+            for sec in sorted(sectors - set(r.absorption_usd_bn)):
+                out.append(((*base, "absorption_usd_bn"), f"missing sector {sec!r}"))
+            for sec in r.absorption_usd_bn:
+                known("sector", sec, sectors, (*base, "absorption_usd_bn", sec))
+            for sec in sorted(sectors - set(r.origin_shares)):
+                out.append(((*base, "origin_shares"), f"missing sector {sec!r}"))
+            for sec, shares in r.origin_shares.items():
+                loc = (*base, "origin_shares", sec)
+                known("sector", sec, sectors, loc)
+                for origin in shares:
+                    known("region", origin, regions, (*loc, origin))
+                total = sum(shares.values())
+                if abs(total - 1.0) > 1e-6:
+                    out.append((loc, f"origin shares must sum to 1, they sum to {total:.6g}"))
+    for cur in s.initial_currency_shares:
+        known("currency", cur, currencies, ("initial_currency_shares", cur))
+    if abs(sum(s.initial_currency_shares.values()) - 1.0) > 1e-6:
+        out.append((("initial_currency_shares",), "shares must sum to 1"))
+
+    horizon_end = dt.date(s.end.year + (s.end.month == 12), s.end.month % 12 + 1, 1)
+    for i, shock in enumerate(s.shocks):
+        loc = ("shocks", i)
+        if shock.start >= horizon_end:
+            out.append(((*loc, "start"), f"starts {shock.start} after the horizon ends"))
+        sector_lists: list[tuple[str, Sectors]] = []
+        if isinstance(shock, TariffShock):
+            known("region", shock.importer, regions, (*loc, "importer"))
+            known("region", shock.origin, regions, (*loc, "origin"))
+            if shock.importer == shock.origin:
+                out.append(((*loc, "origin"), "a tariff needs two different regions"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, SanctionShock):
+            known("region", shock.imposer, regions, (*loc, "imposer"))
+            known("region", shock.target, regions, (*loc, "target"))
+            if shock.imposer == shock.target:
+                out.append(((*loc, "target"), "a sanction needs two different regions"))
+            sector_lists.append(("trade", shock.trade.sectors))
+            for cur in shock.financial.currencies or []:
+                known("currency", cur, currencies, (*loc, "financial", "currencies"))
+        elif isinstance(shock, SettlementPolicyShock):
+            for j, r in enumerate(shock.route):
+                known("region", r, regions, (*loc, "route", j))
+            for j, c in enumerate(shock.currencies):
+                known("currency", c, currencies, (*loc, "currencies", j))
+        elif isinstance(shock, ExchangeRateShock):
+            known("currency", shock.currency, currencies, (*loc, "currency"))
+            if shock.currency == "USD":
+                out.append(((*loc, "currency"), "USD is the numeraire; move other currencies"))
+        elif isinstance(shock, DemandShock):
+            known("region", shock.region, regions, (*loc, "region"))
+        elif isinstance(shock, WorldPriceShock):
+            known("sector", shock.sector, sectors, (*loc, "sector"))
+        elif isinstance(shock, TradeCostShock):
+            known("region", shock.origin, regions, (*loc, "origin"))
+            known("region", shock.destination, regions, (*loc, "destination"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, CapacityShock):
+            known("agent economy", shock.origin, set(s.economies), (*loc, "origin"))
+            sector_lists.append(("sectors", shock.sectors))
+        for field, secs in sector_lists:
+            if secs != "all":
+                path = (*loc, field) if field == "sectors" else (*loc, field, "sectors")
+                for j, sec in enumerate(secs):
+                    known("sector", sec, sectors, (*path, j))
+    return out
+
+
+# --------------------------------------------------------------------------- YAML loading
+
+
+_TYPE_SEGMENT = re.compile(r"^(float|int|str|bool|dict|list|none)$|[\[\-]")
+
+
+def _is_type_segment(part: Any) -> bool:
+    """pydantic puts union branches ('float', 'dict[str,float]') and tags into error paths."""
+    return isinstance(part, str) and bool(_TYPE_SEGMENT.search(part))
+
+
+class _Marks:
+    """Line and column of every node in a YAML document, keyed by its path."""
+
+    def __init__(self) -> None:
+        self.at: dict[tuple[Any, ...], tuple[str, int, int]] = {}
+
+    def locate(self, loc: Sequence[Any]) -> tuple[str | None, int | None, int | None, str]:
+        """Deepest node of the document along `loc`, and the readable path of `loc`."""
+        found: tuple[Any, ...] = ()
+        names: list[str] = []
+        clean = [p for p in loc if not _is_type_segment(p)]
+        for i, part in enumerate(clean):
+            candidate = (*found, part)
+            if candidate in self.at:
+                found = candidate
+                names.append(str(part))
+            elif i == len(clean) - 1 or not isinstance(part, str):
+                names.append(str(part))  # an absent field: name it, point at its parent
+            # else: a discriminated-union tag such as 'tariff'; not part of the file's path
+        file, line, col = self.at.get(found, (None, None, None))
+        return file, line, col, ".".join(_join_path(names))
+
+
+def _construct(
+    node: yaml.Node, loader: yaml.SafeLoader, marks: _Marks, path: tuple[Any, ...], file: str
+) -> Any:
+    marks.at[path] = (file, node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, dt.date)) or isinstance(key, bool):
+                raise ScenarioError(
+                    [_problem_at(file, key_node, path, f"unsupported key {key!r}")]
+                )
+            if key in out:
+                raise ScenarioError([_problem_at(file, key_node, path, f"duplicate key {key!r}")])
+            out[key] = _construct(value_node, loader, marks, (*path, key), file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(child, loader, marks, (*path, i), file) for i, child in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _problem_at(file: str, node: yaml.Node, path: tuple[Any, ...], msg: str) -> Problem:
+    return Problem(
+        msg,
+        ".".join(_join_path([str(p) for p in path])),
+        file,
+        node.start_mark.line + 1,
+        node.start_mark.column + 1,
+    )
+
+
+def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
+    marks = _Marks()
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError([Problem("the file is empty", "", file, 1, 1)])
+        data = _construct(node, loader, marks, (), file)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise ScenarioError([Problem(f"invalid YAML: {exc.problem}", "", file, line, col)]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(f"invalid YAML: {exc}", "", file)]) from None
+    except RecursionError:
+        raise ScenarioError([Problem("the document is nested too deeply", "", file)]) from None
+    finally:
+        loader.dispose()
+    return data, marks
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (not part of the scenario schema)"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif err["type"] == "union_tag_invalid":
+        msg = f"unknown shock type; {msg.split('expected ', 1)[-1]}"
+    value = err.get("input")
+    if err["type"] not in ("missing", "union_tag_invalid") and not isinstance(value, (dict, list)):
+        msg += f" (got {value!r})"
+    return msg
+
+
+_TYPE_MISMATCH = {"float_type", "float_parsing", "dict_type", "list_type", "int_type", "bool_type"}
+
+
+def _useful(exc: ValidationError) -> list[Any]:
+    """Drop a union branch's type mismatch when another branch says what is really wrong."""
+    errors = exc.errors()
+
+    def stem(e: Any) -> tuple[Any, ...]:
+        loc = e["loc"]
+        for i, part in enumerate(loc):
+            if _is_type_segment(part):
+                return tuple(loc[:i])
+        return tuple(loc)
+
+    informative = {stem(e) for e in errors if e["type"] not in _TYPE_MISMATCH}
+    kept = [
+        e
+        for e in errors
+        if not (
+            e["type"] in _TYPE_MISMATCH
+            and any(_is_type_segment(p) for p in e["loc"])
+            and stem(e) in informative
+        )
+    ]
+    return kept or errors
+
+
+def scenario_from_dict(
+    data: Any, *, source: str | None = None, marks: _Marks | None = None
+) -> Scenario:
+    """Validate a plain mapping into a Scenario, raising ScenarioError with every problem."""
+    marks = marks or _Marks()
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            [Problem(f"a scenario is a mapping of fields, got {type(data).__name__}", "", source)]
+        )
+
+    def problem(loc: Sequence[Any], msg: str) -> Problem:
+        file, line, col, path = marks.locate(loc)
+        return Problem(msg, path, file or source, line, col)
+
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError([problem(e["loc"], _describe(e)) for e in _useful(exc)]) from None
+    semantic = _semantic_problems(scenario)
+    if semantic:
+        raise ScenarioError([problem(loc, msg) for loc, msg in semantic])
+    return scenario
+
+
+def _merge(
+    parent: dict[str, Any], child: dict[str, Any], marks: _Marks, child_marks: _Marks
+) -> dict[str, Any]:
+    """Child fields override the parent's (mappings merge key by key); shocks are appended."""
+    n_parent_shocks = len(parent.get("shocks") or [])
+
+    def shift(path: tuple[Any, ...]) -> tuple[Any, ...]:
+        if len(path) >= 2 and path[0] == "shocks" and isinstance(path[1], int):
+            return ("shocks", path[1] + n_parent_shocks, *path[2:])
+        return path
+
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = merge(a[k], v) if k in a else v
+            return out
+        return b
+
+    merged = merge(parent, {k: v for k, v in child.items() if k != "shocks"})
+    if isinstance(parent.get("shocks"), list) and isinstance(child.get("shocks"), list):
+        merged["shocks"] = parent["shocks"] + child["shocks"]
+    elif "shocks" in child:
+        merged["shocks"] = child["shocks"]
+    for path, mark in child_marks.at.items():
+        marks.at[shift(path)] = mark
+    return merged
+
+
+def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
+    """Read a scenario file, resolving `extends:` (relative to the file) recursively."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(f"cannot read scenario: {exc}", "", str(path))]) from None
+    data, marks = _parse_yaml(text, str(path))
+    if not (isinstance(data, dict) and "extends" in data):
+        return data, marks
+    parent_ref = data.pop("extends")
+    file, line, col = marks.at[("extends",)]
+    if not isinstance(parent_ref, str):
+        raise ScenarioError([Problem("extends must be a file path", "extends", file, line, col)])
+    parent_path = (path.parent / parent_ref).resolve()
+    if parent_path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, parent_path))
+        raise ScenarioError([Problem(f"extends forms a cycle: {cycle}", "extends", file, line, col)])
+    if not parent_path.is_file():
+        raise ScenarioError(
+            [Problem(f"extends a file that does not exist: {parent_ref}", "extends", file, line, col)]
+        )
+    parent, parent_marks = _load_data(parent_path, (*chain, parent_path))
+    if not isinstance(parent, dict):
+        raise ScenarioError([Problem("the extended file is not a scenario mapping", "", str(parent_path))])
+    merged = _merge(parent, data, parent_marks, marks)
+    return merged, parent_marks
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file, resolving `extends:`.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or parsed, or any field is invalid; the message lists every
+        problem with file, line, column and YAML path.
+    """
+    path = Path(path)
+    data, marks = _load_data(path, (path.resolve(),))
+    return scenario_from_dict(data, source=str(path), marks=marks)
