@@ -90,7 +90,12 @@ class _Run:
 
         self.flows = {f: np.zeros((T, R, R, S, C)) for f in FLOW_FIELDS}
         self.stocks = {f: np.zeros((T, R, R, S, C)) for f in STOCK_FIELDS}
-        self.stock_now = {f: np.zeros((R, R, S, C)) for f in STOCK_FIELDS}
+        # Cohorts on the way and awaiting payment, keyed by a serial number; stocks are their
+        # sums, so they are never negative and never drift.
+        self.in_transit: dict[int, F64] = {}
+        self.pending: dict[int, F64] = {}
+        self.frozen_total = np.zeros((R, R, S, C))
+        self._next_cohort = 0
         self.relationships = np.zeros((T, R, R, S, C), dtype=np.int64)
         self.tariff_revenue = np.zeros((T, R, R, S))
         self.tariff_rate = np.zeros((T, R, R, S))
@@ -325,20 +330,21 @@ class _Run:
             for L in leads:
                 cohort = flows * (lead == L)[..., None]
                 if cohort.any():
-                    self.stock_now["in_transit"] += cohort
-                    env.process(self.shipment(env, cohort, int(L)))
+                    self._next_cohort += 1
+                    self.in_transit[self._next_cohort] = cohort
+                    env.process(self.shipment(env, self._next_cohort, int(L)))
             self.kernel_seconds += time.perf_counter() - t0
             yield env.timeout(1)
 
-    def shipment(self, env: simpy.Environment, cohort: F64, lead: int) -> Generator[simpy.Event, Any, None]:
+    def shipment(self, env: simpy.Environment, cohort_id: int, lead: int) -> Generator[simpy.Event, Any, None]:
         """A cohort travels `lead` months, then waits the payment lag to be paid or frozen."""
         if lead:
             yield env.timeout(lead)
         t0 = time.perf_counter()
+        cohort = self.in_transit.pop(cohort_id)
         row = math.floor(env.now) + self.world.burn_in
         self.flows["delivered"][row] += cohort
-        self.stock_now["in_transit"] -= cohort
-        self.stock_now["pending"] += cohort
+        self.pending[cohort_id] = cohort
         self.kernel_seconds += time.perf_counter() - t0
         lag = self.world.params.payment_lag_months
         if lag:
@@ -349,8 +355,8 @@ class _Run:
         row = month + self.world.burn_in
         self.flows["frozen"][row] += frozen
         self.flows["settled"][row] += cohort - frozen
-        self.stock_now["pending"] -= cohort
-        self.stock_now["frozen_stock"] += frozen
+        del self.pending[cohort_id]
+        self.frozen_total += frozen
         self.kernel_seconds += time.perf_counter() - t0
 
     def shock(self, env: simpy.Environment, i: int) -> Generator[simpy.Event, Any, None]:
@@ -365,8 +371,9 @@ class _Run:
         while True:
             t0 = time.perf_counter()
             row = math.floor(env.now) + self.world.burn_in
-            for name, value in self.stock_now.items():
-                self.stocks[name][row] = value
+            self.stocks["in_transit"][row] = sum(self.in_transit.values(), np.zeros(()))
+            self.stocks["pending"][row] = sum(self.pending.values(), np.zeros(()))
+            self.stocks["frozen_stock"][row] = self.frozen_total
             self.relationships[row] = self.rel_count
             if self.check:
                 self._check_identities(row)

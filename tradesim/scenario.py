@@ -82,6 +82,8 @@ def _normalize_path(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for key, v in value.items():
+        if isinstance(key, str) and key.strip().isdigit():
+            key = int(key)
         if isinstance(key, int) and not isinstance(key, bool) and 1000 <= key <= 9999:
             norm = f"{key:04d}"
         else:
@@ -347,6 +349,20 @@ Shock = Annotated[
 ]
 
 
+SHOCK_TYPES: tuple[str, ...] = tuple(
+    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (
+        TariffShock,
+        SanctionShock,
+        SettlementPolicyShock,
+        ExchangeRateShock,
+        DemandShock,
+        WorldPriceShock,
+        TradeCostShock,
+        CapacityShock,
+    )
+)
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -498,20 +514,37 @@ class _Marks:
         self.at: dict[tuple[Any, ...], tuple[str, int, int]] = {}
 
     def locate(self, loc: Sequence[Any]) -> tuple[str | None, int | None, int | None, str]:
-        """Deepest node of the document along `loc`, and the readable path of `loc`."""
-        found: tuple[Any, ...] = ()
-        names: list[str] = []
+        """The file position of the deepest node along `loc`, and the readable path of `loc`.
+
+        pydantic error paths also hold union branches ('float', 'dict[str,float]') and the
+        shock-type tag after a shock's index; neither is part of the document's path.
+        """
         clean = [p for p in loc if not _is_type_segment(p)]
-        for i, part in enumerate(clean):
-            candidate = (*found, part)
-            if candidate in self.at:
-                found = candidate
-                names.append(str(part))
-            elif i == len(clean) - 1 or not isinstance(part, str):
-                names.append(str(part))  # an absent field: name it, point at its parent
-            # else: a discriminated-union tag such as 'tariff'; not part of the file's path
+        if (
+            len(clean) >= 3
+            and clean[0] == "shocks"
+            and isinstance(clean[1], int)
+            and clean[2] in SHOCK_TYPES
+        ):
+            clean = clean[:2] + clean[3:]
+        found: tuple[Any, ...] = ()
+        for part in clean:
+            if (*found, part) not in self.at:
+                break
+            found = (*found, part)
         file, line, col = self.at.get(found, (None, None, None))
-        return file, line, col, ".".join(_join_path(names))
+        return file, line, col, _join_path([str(p) for p in clean])
+
+
+def _join_path(names: list[str]) -> str:
+    """('shocks', '0', 'rate') -> 'shocks[0].rate'."""
+    out: list[str] = []
+    for n in names:
+        if n.isdigit() and out:
+            out[-1] = f"{out[-1]}[{n}]"
+        else:
+            out.append(n)
+    return ".".join(out)
 
 
 def _construct(
@@ -527,8 +560,11 @@ def _construct(
                     [_problem_at(file, key_node, path, f"unsupported key {key!r}")]
                 )
             if key in out:
-                raise ScenarioError([_problem_at(file, key_node, path, f"duplicate key {key!r}")])
+                raise ScenarioError(
+                    [_problem_at(file, key_node, (*path, key), f"duplicate key {key!r}")]
+                )
             out[key] = _construct(value_node, loader, marks, (*path, key), file)
+            marks.at[(*path, key)] = (file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
@@ -540,7 +576,7 @@ def _construct(
 def _problem_at(file: str, node: yaml.Node, path: tuple[Any, ...], msg: str) -> Problem:
     return Problem(
         msg,
-        ".".join(_join_path([str(p) for p in path])),
+        _join_path([str(p) for p in path]),
         file,
         node.start_mark.line + 1,
         node.start_mark.column + 1,

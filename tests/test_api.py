@@ -1,0 +1,40 @@
+import tradesim
+
+
+def test_public_api_is_pinned():
+    assert sorted(tradesim.__all__) == sorted(
+        [
+            "CalibrationError",
+            "Scenario",
+            "ScenarioError",
+            "SimulationError",
+            "SimulationResult",
+            "TradesimError",
+            "__version__",
+            "annual_bilateral",
+            "currency_shares",
+            "load_scenario",
+            "scenario_from_dict",
+            "simulate",
+            "write_outputs",
+        ]
+    )
+    for name in tradesim.__all__:
+        assert hasattr(tradesim, name), name
+
+
+def test_error_hierarchy():
+    assert issubclass(tradesim.ScenarioError, tradesim.TradesimError)
+    assert issubclass(tradesim.ScenarioError, ValueError)
+    assert issubclass(tradesim.SimulationError, tradesim.TradesimError)
+    assert issubclass(tradesim.CalibrationError, tradesim.TradesimError)
+
+
+def test_import_has_no_heavy_side_effects():
+    import subprocess
+    import sys
+
+    code = "import sys, tradesim; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert out.stderr == ""
