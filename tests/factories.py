@@ -76,8 +76,12 @@ def small(**overrides: Any) -> Scenario:
 
 
 def frictionless(**overrides: Any) -> dict[str, Any]:
-    """Renewal every month, no capacity limits, no price moves, USD only: the CES limit."""
+    """Renewal every month, no capacity limits, no price moves, flat exogenous paths, USD
+    only: the CES limit, where aggregate flows follow the closed-form Armington result."""
     data = small_dict(**overrides)
+    data["currencies"]["AAC"]["per_usd"] = 5.0
+    data["economies"]["A"]["demand"] = 1.0
+    data["sectors"]["energy"]["world_price"] = 50.0
     data["parameters"] = {
         "renewal_months": 1,
         "capacity_headroom": None,

@@ -141,7 +141,6 @@ def test_ces_anchor_matches_closed_form():
     """
     data = frictionless(start="2020-01", end="2020-12", burn_in_months=0)
     data["population"] = {"buyers_per_sector": 200_000, "firms_per_sector": 20}
-    data["sectors"]["energy"].pop("world_price")
     shock = {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.2, "sectors": ["energy"], "start": "2020-07"}
     result = simulate(scenario_from_dict({**data, "shocks": [shock]}))
     flow = result.data.shipped_usd.sel(origin="B", destination="A", sector="energy").sum("currency")
