@@ -512,6 +512,8 @@ class _Marks:
 
     def __init__(self) -> None:
         self.at: dict[tuple[Any, ...], tuple[str, int, int]] = {}
+        # Merged shock index -> index in the file that wrote it (scenarios that extend others).
+        self.shock_index_in_file: dict[int, int] = {}
 
     def locate(self, loc: Sequence[Any]) -> tuple[str | None, int | None, int | None, str]:
         """The file position of the deepest node along `loc`, and the readable path of `loc`.
@@ -533,6 +535,8 @@ class _Marks:
                 break
             found = (*found, part)
         file, line, col = self.at.get(found, (None, None, None))
+        if len(clean) >= 2 and clean[0] == "shocks" and clean[1] in self.shock_index_in_file:
+            clean = ["shocks", self.shock_index_in_file[clean[1]], *clean[2:]]
         return file, line, col, _join_path([str(p) for p in clean])
 
 
@@ -696,6 +700,8 @@ def _merge(
         merged["shocks"] = child["shocks"]
     for path, mark in child_marks.at.items():
         marks.at[shift(path)] = mark
+    for i in range(len(child.get("shocks") or [])):
+        marks.shock_index_in_file[i + n_parent_shocks] = child_marks.shock_index_in_file.get(i, i)
     return merged
 
 

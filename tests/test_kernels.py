@@ -1,0 +1,183 @@
+"""Unit tests of the pure kernels: paths, shock intensity, policy folding, random streams,
+supplier and currency choice."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tradesim._random import Streams
+from tradesim.market import adjust_prices, draw_options
+from tradesim.policy import compile_policy, shock_change_months, shock_intensity
+from tradesim.settlement import currency_weights, draw_currencies
+from tradesim.world import build_world, path_values
+
+from .factories import small
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(small())
+
+
+# ------------------------------------------------------------------ world
+
+
+def test_annual_values_sit_mid_year_and_extend_flat():
+    months = np.arange(-3, 30)
+    values = path_values({"2020": 1.0, "2021": 2.0}, dt.date(2020, 1, 1), months)
+    assert values[months == -3][0] == 1.0  # burn-in uses month-0 values
+    assert values[months == 5][0] == 1.0  # before the first mid-year point: flat
+    assert values[months == 12 + 5][0] == pytest.approx(2.0 - 0.5 / 12)
+    assert values[-1] == 2.0
+    monthly = path_values({"2020-03": 10.0, "2020-05": 20.0}, dt.date(2020, 1, 1), np.arange(6))
+    np.testing.assert_allclose(monthly, [10, 10, 10, 15, 20, 20])
+
+
+def test_world_indices_start_at_one(world):
+    row0 = world.burn_in
+    np.testing.assert_allclose(world.demand[row0], 1.0)
+    np.testing.assert_allclose(world.world_price[row0], 1.0)
+    np.testing.assert_allclose(world.origin_shares.sum(axis=1), 1.0)
+    assert world.lead_time[0, 0].tolist() == [0, 0]  # domestic deliveries are immediate
+
+
+# ------------------------------------------------------------------ policy
+
+
+def test_intensity_is_prorated_ramped_and_ends(world):
+    s = small(
+        shocks=[
+            {"type": "demand", "region": "A", "change": -0.1, "start": "2020-03-16",
+             "end": "2020-09", "ramp_months": 2}
+        ]
+    ).shocks[0]
+    got = [shock_intensity(s, world, m) for m in range(0, 10)]
+    # March: 16 of 31 days, ramp 1/2; April: ramp 2/2; until the end in September.
+    assert got[:2] == [0.0, 0.0]
+    assert got[2] == pytest.approx(16 / 31 * 0.5)
+    assert got[3:8] == [1.0] * 5
+    assert got[8:] == [0.0, 0.0]
+    months = shock_change_months(s, world)
+    assert {2, 3, 8} <= set(months)
+
+
+def test_policy_folding_is_commutative(world):
+    shocks = small(
+        shocks=[
+            {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.1, "start": "2020-02"},
+            {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.15, "sectors": ["goods"],
+             "start": "2020-02"},
+            {"type": "sanction", "imposer": "X", "target": "B", "start": "2020-02",
+             "financial": {"freeze_probability": 0.1, "cutoff_share": 0.2}},
+            {"type": "sanction", "imposer": "A", "target": "B", "start": "2020-02",
+             "financial": {"freeze_probability": 0.3, "currencies": ["USD"]}},
+        ]
+    ).shocks
+    a = compile_policy(world, shocks, [1.0] * 4, 3)
+    b = compile_policy(world, shocks[::-1], [1.0] * 4, 3)
+    for field in ("tariff", "freeze", "cutoff", "secondary_cost"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    A, B = world.regions.index("A"), world.regions.index("B")
+    goods = world.sectors.index("goods")
+    assert a.tariff[A, B, goods] == pytest.approx(0.25)
+    usd = world.currencies.index("USD")
+    assert a.freeze[A, B, usd] == pytest.approx(1 - 0.9 * 0.7)
+    assert a.freeze[A, A, usd] == 0.0  # routes not touching the target are untouched
+    assert a.cutoff[B, usd] == pytest.approx(0.2)
+
+
+def test_zero_intensity_is_no_policy(world):
+    shocks = small(
+        shocks=[{"type": "tariff", "importer": "A", "origin": "B", "rate": 0.5, "start": "2020-02"}]
+    ).shocks
+    assert not compile_policy(world, shocks, [0.0], 3).tariff.any()
+
+
+# ------------------------------------------------------------------ random streams
+
+
+def test_counter_uniforms_are_reproducible_uniform_and_local():
+    key = Streams(5).key("origin")
+    ids = np.arange(200_000)
+    u = Streams.uniforms(key, 3, ids)
+    assert ((u >= 0) & (u < 1)).all()
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    # An agent's draw does not depend on which other agents draw.
+    np.testing.assert_array_equal(Streams.uniforms(key, 3, ids[::7]), u[::7])
+    # Months and streams are independent of each other.
+    v = Streams.uniforms(key, 4, ids)
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.01
+    assert not np.array_equal(Streams.uniforms(Streams(5).key("currency"), 3, ids), u)
+    assert Streams(5).key("origin") == key != Streams(6).key("origin")
+
+
+# ------------------------------------------------------------------ choice kernels
+
+
+def _one_group(weights_firms, weights_ext):
+    """Arrays shaped for draw_options with one destination, one sector."""
+    class W:
+        n_regions = len(weights_ext)
+
+    firm_w = np.asarray(weights_firms, float)[None, :]
+    ext_w = np.asarray(weights_ext, float)[None, :, None]
+    return W, firm_w, ext_w
+
+
+def test_draw_options_follows_weights_and_skips_zero_weight():
+    W, firm_w, ext_w = _one_group([1.0, 0.0, 3.0], [0.0, 2.0])
+    u = Streams.uniforms(1, 0, np.arange(120_000))
+    opt = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
+    counts = np.bincount(opt, minlength=5)
+    assert counts[1] == 0 and counts[3] == 0
+    np.testing.assert_allclose(counts[[0, 2, 4]] / len(u), [1 / 6, 3 / 6, 2 / 6], atol=0.01)
+
+
+def test_draw_options_is_monotone_in_a_weight():
+    u = Streams.uniforms(2, 0, np.arange(50_000))
+    W, firm_w, ext_w = _one_group([1.0, 2.0, 3.0], [1.0, 1.0])
+    before = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
+    W, firm_w, ext_w = _one_group([1.0, 0.7, 3.0], [1.0, 1.0])
+    after = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
+    assert np.all(before[after == 1] == 1)  # whoever still picks option 1 picked it before
+    assert (after == 1).sum() < (before == 1).sum()
+
+
+def test_no_option_means_no_supplier():
+    W, firm_w, ext_w = _one_group([0.0, 0.0], [0.0])
+    assert (draw_options(W, 2, firm_w, ext_w, 0, 0, np.array([0.1, 0.9])) == -1).all()
+
+
+def test_prices_fall_with_idle_capacity_and_rise_when_full():
+    adj = np.ones(3)
+    out = adjust_prices(adj, np.array([0.2, 0.8, 1.0]), target=0.8, speed=0.1, floor=0.5)
+    assert out[0] < 1.0 and out[1] == 1.0 and out[2] > 1.0
+    low = adjust_prices(np.full(1, 0.51), np.zeros(1), target=0.8, speed=1.0, floor=0.5)
+    assert low[0] == 0.5
+
+
+def test_currency_availability_and_sanction_cost(world):
+    base = compile_policy(world, [], [], 0)
+    share = np.zeros((world.n_regions, world.n_regions, world.n_currencies))
+    w = currency_weights(world, base, share)
+    A, B, X = (world.regions.index(r) for r in ("A", "B", "X"))
+    aac, bbc, usd = (world.currencies.index(c) for c in ("AAC", "BBC", "USD"))
+    assert w[A, X, bbc] == 0.0  # B's currency is not usable between A and X
+    assert w[A, B, bbc] > 0.0 and w[A, B, aac] > 0.0
+    assert (w[A, A] > 0).tolist() == [c == aac for c in range(world.n_currencies)]
+    shocks = small(
+        shocks=[{"type": "sanction", "imposer": "X", "target": "B", "start": "2020-02",
+                 "financial": {"freeze_probability": 0.01}}]
+    ).shocks
+    hit = currency_weights(world, compile_policy(world, shocks, [1.0], 3), share)
+    p = lambda x: x[A, B] / x[A, B].sum()  # noqa: E731
+    assert p(hit)[usd] < p(w)[usd]
+
+
+def test_draw_currencies_respects_blocks():
+    weights = np.tile([1.0, 1.0, 2.0], (4, 1))
+    blocked = np.array([[False] * 3, [True, False, False], [True, True, False], [True] * 3])
+    got = draw_currencies(weights, blocked, np.array([0.1, 0.1, 0.1, 0.1]))
+    assert got.tolist() == [0, 1, 2, -1]
