@@ -35,14 +35,19 @@ def test_run_prints_table_and_writes_outputs(tmp_path):
 
 def test_run_is_reproducible_from_the_command_line(tmp_path):
     for name in ("a", "b"):
-        assert tradesim("run", str(DATA / "small.yaml"), "--out", str(tmp_path / name)).returncode == 0
+        assert (
+            tradesim("run", str(DATA / "small.yaml"), "--out", str(tmp_path / name)).returncode == 0
+        )
     assert (tmp_path / "a" / "flows.csv").read_text() == (tmp_path / "b" / "flows.csv").read_text()
 
 
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [
-        ("bad_rate.yaml", "bad_rate.yaml:14:5: shocks[0].rate: Input should be less than or equal to 5"),
+        (
+            "bad_rate.yaml",
+            "bad_rate.yaml:14:5: shocks[0].rate: Input should be less than or equal to 5",
+        ),
         ("unknown_key.yaml", "unknown_key.yaml:4:1: sead: unknown field"),
         ("unknown_region.yaml", "unknown_region.yaml:11:5: shocks[0].origin: unknown region 'USA'"),
         ("syntax_error.yaml", "syntax_error.yaml:4:1: invalid YAML"),

@@ -1,5 +1,7 @@
 """End-to-end behaviour of a run: accounting, determinism, shocks and the CES anchor."""
 
+import itertools
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -30,11 +32,15 @@ def test_stocks_follow_flows(sanctioned):
     shipped, delivered = d.shipped_usd, d.delivered_usd
     transit = d.in_transit_usd
     # in_transit[t] - in_transit[t-1] = shipped[t] - delivered[t]
-    xr.testing.assert_allclose(transit.diff("month"), (shipped - delivered).isel(month=slice(1, None)))
+    xr.testing.assert_allclose(
+        transit.diff("month"), (shipped - delivered).isel(month=slice(1, None))
+    )
     pending = d.pending_usd
     paid = d.settled_usd + d.frozen_usd
     xr.testing.assert_allclose(pending.diff("month"), (delivered - paid).isel(month=slice(1, None)))
-    xr.testing.assert_allclose(d.frozen_stock_usd.diff("month"), d.frozen_usd.isel(month=slice(1, None)))
+    xr.testing.assert_allclose(
+        d.frozen_stock_usd.diff("month"), d.frozen_usd.isel(month=slice(1, None))
+    )
 
 
 def test_frozen_payments_appear_only_under_the_financial_sanction(sanctioned):
@@ -103,9 +109,21 @@ def test_identical_before_a_shock_starts():
 def test_shock_order_does_not_matter():
     shocks = [
         {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.2, "start": "2020-04"},
-        {"type": "exchange_rate", "currency": "BBC", "change": 0.3, "start": "2020-08", "ramp_months": 3},
+        {
+            "type": "exchange_rate",
+            "currency": "BBC",
+            "change": 0.3,
+            "start": "2020-08",
+            "ramp_months": 3,
+        },
         SANCTION,
-        {"type": "capacity", "origin": "A", "sectors": ["energy"], "change": 0.5, "start": "2020-10"},
+        {
+            "type": "capacity",
+            "origin": "A",
+            "sectors": ["energy"],
+            "change": 0.5,
+            "start": "2020-10",
+        },
     ]
     forward = simulate(small(shocks=shocks))
     backward = simulate(small(shocks=shocks[::-1]))
@@ -121,8 +139,11 @@ def test_higher_tariff_never_raises_imports_run_by_run():
     for rate in (0.0, 0.1, 0.3):
         shock = {"type": "tariff", "importer": "A", "origin": "B", "rate": rate, "start": "2020-03"}
         results.append(simulate(scenario_from_dict({**data, "shocks": [shock]})))
-    imports = [r.data.shipped_usd.sel(origin="B", destination="A").sum(["sector", "currency"]) for r in results]
-    for low, high in zip(imports, imports[1:]):
+    imports = [
+        r.data.shipped_usd.sel(origin="B", destination="A").sum(["sector", "currency"])
+        for r in results
+    ]
+    for low, high in itertools.pairwise(imports):
         assert (high <= low + 1e-6).all()
         assert float(high.sum()) < float(low.sum())
 
@@ -141,7 +162,14 @@ def test_ces_anchor_matches_closed_form():
     """
     data = frictionless(start="2020-01", end="2020-12", burn_in_months=0)
     data["population"] = {"buyers_per_sector": 200_000, "firms_per_sector": 20}
-    shock = {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.2, "sectors": ["energy"], "start": "2020-07"}
+    shock = {
+        "type": "tariff",
+        "importer": "A",
+        "origin": "B",
+        "rate": 0.2,
+        "sectors": ["energy"],
+        "start": "2020-07",
+    }
     result = simulate(scenario_from_dict({**data, "shocks": [shock]}))
     flow = result.data.shipped_usd.sel(origin="B", destination="A", sector="energy").sum("currency")
     before = float(flow.sel(month=slice("2020-01", "2020-06")).mean())
@@ -154,8 +182,7 @@ def test_ces_anchor_matches_closed_form():
 
 
 def test_check_raises_on_broken_accounting(monkeypatch):
-    from tradesim import SimulationError
-    from tradesim import engine
+    from tradesim import SimulationError, engine
 
     original = engine._Run.step
 
@@ -165,7 +192,9 @@ def test_check_raises_on_broken_accounting(monkeypatch):
         return flows
 
     monkeypatch.setattr(engine._Run, "step", misrecorded)
-    with pytest.raises(SimulationError, match="identity 'in_transit = previous \\+ shipped - delivered' violated"):
+    with pytest.raises(
+        SimulationError, match="identity 'in_transit = previous \\+ shipped - delivered' violated"
+    ):
         simulate(small(), check=True)
 
 
@@ -173,8 +202,12 @@ def test_annual_bilateral_excludes_domestic_sales():
     r = simulate(small())
     annual = r.annual_bilateral()
     assert float(annual.sel(origin="A", destination="A").sum()) == 0.0
-    monthly = r.data.shipped_usd.sel(origin="A", destination="B", month=slice("2020-01", "2020-12")).sum()
-    assert float(annual.sel(origin="A", destination="B", year=2020)) == pytest.approx(float(monthly))
+    monthly = r.data.shipped_usd.sel(
+        origin="A", destination="B", month=slice("2020-01", "2020-12")
+    ).sum()
+    assert float(annual.sel(origin="A", destination="B", year=2020)) == pytest.approx(
+        float(monthly)
+    )
 
 
 def test_world_price_raises_energy_trade_value():
@@ -183,4 +216,6 @@ def test_world_price_raises_energy_trade_value():
     r_flat = simulate(scenario_from_dict(flat))
     r_up = simulate(small())
     sel = dict(origin="B", destination="A", sector="energy", month=slice("2021-01", "2021-12"))
-    assert float(r_up.data.shipped_usd.sel(**sel).sum()) > 1.05 * float(r_flat.data.shipped_usd.sel(**sel).sum())
+    assert float(r_up.data.shipped_usd.sel(**sel).sum()) > 1.05 * float(
+        r_flat.data.shipped_usd.sel(**sel).sum()
+    )

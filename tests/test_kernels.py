@@ -49,8 +49,14 @@ def test_world_indices_start_at_one(world):
 def test_intensity_is_prorated_ramped_and_ends(world):
     s = small(
         shocks=[
-            {"type": "demand", "region": "A", "change": -0.1, "start": "2020-03-16",
-             "end": "2020-09", "ramp_months": 2}
+            {
+                "type": "demand",
+                "region": "A",
+                "change": -0.1,
+                "start": "2020-03-16",
+                "end": "2020-09",
+                "ramp_months": 2,
+            }
         ]
     ).shocks[0]
     got = [shock_intensity(s, world, m) for m in range(0, 10)]
@@ -67,12 +73,28 @@ def test_policy_folding_is_commutative(world):
     shocks = small(
         shocks=[
             {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.1, "start": "2020-02"},
-            {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.15, "sectors": ["goods"],
-             "start": "2020-02"},
-            {"type": "sanction", "imposer": "X", "target": "B", "start": "2020-02",
-             "financial": {"freeze_probability": 0.1, "cutoff_share": 0.2}},
-            {"type": "sanction", "imposer": "A", "target": "B", "start": "2020-02",
-             "financial": {"freeze_probability": 0.3, "currencies": ["USD"]}},
+            {
+                "type": "tariff",
+                "importer": "A",
+                "origin": "B",
+                "rate": 0.15,
+                "sectors": ["goods"],
+                "start": "2020-02",
+            },
+            {
+                "type": "sanction",
+                "imposer": "X",
+                "target": "B",
+                "start": "2020-02",
+                "financial": {"freeze_probability": 0.1, "cutoff_share": 0.2},
+            },
+            {
+                "type": "sanction",
+                "imposer": "A",
+                "target": "B",
+                "start": "2020-02",
+                "financial": {"freeze_probability": 0.3, "currencies": ["USD"]},
+            },
         ]
     ).shocks
     a = compile_policy(world, shocks, [1.0] * 4, 3)
@@ -118,6 +140,7 @@ def test_counter_uniforms_are_reproducible_uniform_and_local():
 
 def _one_group(weights_firms, weights_ext):
     """Arrays shaped for draw_options with one destination, one sector."""
+
     class W:
         n_regions = len(weights_ext)
 
@@ -168,8 +191,15 @@ def test_currency_availability_and_sanction_cost(world):
     assert w[A, B, bbc] > 0.0 and w[A, B, aac] > 0.0
     assert (w[A, A] > 0).tolist() == [c == aac for c in range(world.n_currencies)]
     shocks = small(
-        shocks=[{"type": "sanction", "imposer": "X", "target": "B", "start": "2020-02",
-                 "financial": {"freeze_probability": 0.01}}]
+        shocks=[
+            {
+                "type": "sanction",
+                "imposer": "X",
+                "target": "B",
+                "start": "2020-02",
+                "financial": {"freeze_probability": 0.01},
+            }
+        ]
     ).shocks
     hit = currency_weights(world, compile_policy(world, shocks, [1.0], 3), share)
     p = lambda x: x[A, B] / x[A, B].sum()  # noqa: E731

@@ -95,14 +95,26 @@ def test_every_problem_is_reported_at_once():
             "unknown region 'Q'",
         ),
         (
-            {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.1, "start": "2020-03",
-             "sectors": ["steel"]},
+            {
+                "type": "tariff",
+                "importer": "A",
+                "origin": "B",
+                "rate": 0.1,
+                "start": "2020-03",
+                "sectors": ["steel"],
+            },
             "shocks[0].sectors[0]",
             "unknown sector 'steel'",
         ),
         (
-            {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.1, "start": "2020-03",
-             "end": "2020-02"},
+            {
+                "type": "tariff",
+                "importer": "A",
+                "origin": "B",
+                "rate": 0.1,
+                "start": "2020-03",
+                "end": "2020-02",
+            },
             "shocks[0]",
             "is not after start",
         ),
@@ -149,7 +161,9 @@ def test_rates_accept_percent_strings():
 def test_shares_must_sum_to_one():
     data = small_dict()
     data["economies"]["A"]["origin_shares"]["goods"]["A"] = 0.9
-    with pytest.raises(ScenarioError, match=r"economies\.A\.origin_shares\.goods: origin shares must sum to 1"):
+    with pytest.raises(
+        ScenarioError, match=r"economies\.A\.origin_shares\.goods: origin shares must sum to 1"
+    ):
         scenario_from_dict(data)
 
 

@@ -37,7 +37,9 @@ class Streams:
     """Named random streams derived from one SeedSequence."""
 
     def __init__(self, seed: int | np.random.SeedSequence):
-        self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.root = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
 
     def _child(self, name: str) -> np.random.SeedSequence:
         key = (*self.root.spawn_key, zlib.crc32(name.encode()))

@@ -74,7 +74,9 @@ class _Run:
         self.check = check
         self.shocks = list(scenario.shocks)
         self.intensity = np.zeros(len(self.shocks))
-        self.firms: Firms = make_firms(w, scenario.population.firms_per_sector, streams.generator("firms"))
+        self.firms: Firms = make_firms(
+            w, scenario.population.firms_per_sector, streams.generator("firms")
+        )
         self.buyers: Buyers = make_buyers(
             w, scenario.population.buyers_per_sector, streams.generator("buyers")
         )
@@ -116,7 +118,9 @@ class _Run:
 
     def _initial_network_share(self, policy: Policy) -> F64:
         w = self.world
-        open_ = currency_weights(w, policy, np.zeros((w.n_regions, w.n_regions, w.n_currencies))) > 0
+        open_ = (
+            currency_weights(w, policy, np.zeros((w.n_regions, w.n_regions, w.n_currencies))) > 0
+        )
         share = np.where(open_, w.initial_currency_shares[None, None, :], 0.0)
         total = share.sum(axis=2, keepdims=True)
         fallback = open_ / np.maximum(open_.sum(axis=2, keepdims=True), 1)
@@ -127,7 +131,9 @@ class _Run:
         headroom = self.world.params.capacity_headroom
         if headroom is None:
             return
-        firm_w, ext_w = choice_weights(self.world, self.firms, self.alpha, policy, firm_price, external_price)
+        firm_w, ext_w = choice_weights(
+            self.world, self.firms, self.alpha, policy, firm_price, external_price
+        )
         spend = self._spend_factor(self.world.burn_in, policy)
         value = self._firm_demand(firm_w, ext_w, spend, range(self.world.n_regions))
         self.firms.base_capacity = headroom * value.sum(axis=1) / firm_price
@@ -136,7 +142,10 @@ class _Run:
 
     def policy(self, month: int) -> Policy:
         if self._policy_cache is None or self._policy_cache[0] != month:
-            self._policy_cache = (month, compile_policy(self.world, self.shocks, self.intensity, month))
+            self._policy_cache = (
+                month,
+                compile_policy(self.world, self.shocks, self.intensity, month),
+            )
         return self._policy_cache[1]
 
     def _spend_factor(self, row: int, policy: Policy) -> F64:
@@ -148,12 +157,12 @@ class _Run:
             * price_level(w, row, policy)[None, :] ** (1.0 - w.demand_price_elasticity)[None, :]
         )
         wedge = (1.0 + policy.tariff) * (1.0 + policy.secondary_cost.T[:, :, None])
-        return budget[:, None, :] / wedge  # type: ignore[no-any-return]
+        return budget[:, None, :] / wedge
 
     def _sector_totals(self, firm_w: F64, ext_w: F64) -> F64:
         """(D, S) sum of choice weights over every option of the sector."""
         S = self.world.n_sectors
-        return firm_w.reshape(firm_w.shape[0], S, -1).sum(axis=2) + ext_w.sum(axis=1)  # type: ignore[no-any-return]
+        return firm_w.reshape(firm_w.shape[0], S, -1).sum(axis=2) + ext_w.sum(axis=1)
 
     def _firm_demand(self, firm_w: F64, ext_w: F64, spend: F64, destinations: Any) -> F64:
         """(n_firms, len(destinations)) expected value bought from each firm by aggregate
@@ -162,7 +171,9 @@ class _Run:
         totals = self._sector_totals(firm_w, ext_w)
         cols = []
         for d in destinations:
-            share = np.divide(firm_w[d], totals[d, f.sector], out=np.zeros(len(f)), where=totals[d, f.sector] > 0)
+            share = np.divide(
+                firm_w[d], totals[d, f.sector], out=np.zeros(len(f)), where=totals[d, f.sector] > 0
+            )
             cols.append(w.absorption_usd[d, f.sector] * spend[d, f.origin, f.sector] * share)
         return np.stack(cols, axis=1) if cols else np.zeros((len(f), 0))
 
@@ -170,7 +181,9 @@ class _Run:
         """(O, S) CES price index of each origin's suppliers."""
         w, f = self.world, self.firms
         sigma = w.elasticity
-        power = (firm_price ** (1.0 - sigma[f.sector])).reshape(w.n_sectors, w.n_agent, -1).mean(axis=2)
+        power = (
+            (firm_price ** (1.0 - sigma[f.sector])).reshape(w.n_sectors, w.n_agent, -1).mean(axis=2)
+        )
         index = external_price.copy()
         index[: w.n_agent] = (power ** (1.0 / (1.0 - sigma[:, None]))).T
         return index
@@ -190,19 +203,29 @@ class _Run:
         A, C = w.n_agent, w.n_currencies
         np.add.at(self.firm_book.reshape(-1), ((opt * A + d) * C + c)[is_firm], budget[is_firm])
         ext = opt[~is_firm] - n_firms  # = sector * R + region
-        np.add.at(self.external_book.reshape(-1), (ext * A + d[~is_firm]) * C + c[~is_firm], budget[~is_firm])
+        np.add.at(
+            self.external_book.reshape(-1),
+            (ext * A + d[~is_firm]) * C + c[~is_firm],
+            budget[~is_firm],
+        )
         sector = b.sector[active].astype(np.int64)
         key = ((b.origin[active].astype(np.int64) * w.n_regions + d) * w.n_sectors + sector) * C + c
         np.add.at(self.rel_count.reshape(-1), key, sign)
 
-    def _blocked(self, idx: NDArray[np.intp], origin: NDArray[np.int64], option: NDArray[np.int64], policy: Policy) -> NDArray[np.bool_]:
+    def _blocked(
+        self,
+        idx: NDArray[np.intp],
+        origin: NDArray[np.int64],
+        option: NDArray[np.int64],
+        policy: Policy,
+    ) -> NDArray[np.bool_]:
         """(n, C) currencies a buyer-supplier pair is cut off from by financial sanctions."""
         b, f = self.buyers, self.firms
         blocked = b.cutoff_rank[idx, None] < policy.cutoff[b.destination[idx]]
         is_firm = option < len(f)
         firm = np.where(is_firm, option, 0)
         blocked |= is_firm[:, None] & (f.cutoff_rank[firm, None] < policy.cutoff[origin])
-        return blocked  # type: ignore[no-any-return]
+        return blocked
 
     def _break_blocked(self, month: int, policy: Policy, cur_w: F64) -> None:
         """End relationships that an embargo or a currency cut-off has made impossible."""
@@ -236,11 +259,15 @@ class _Run:
         valid = option >= 0
         opt = np.where(valid, option, 0).astype(np.int64)
         is_firm = opt < n_firms
-        origin = np.where(is_firm, f.origin[np.minimum(opt, n_firms - 1)], (opt - n_firms) % w.n_regions)
+        origin = np.where(
+            is_firm, f.origin[np.minimum(opt, n_firms - 1)], (opt - n_firms) % w.n_regions
+        )
         dest = b.destination[idx].astype(np.int64)
         weights = cur_w[origin, dest]
         blocked = self._blocked(idx, origin, opt, policy)
-        currency = draw_currencies(weights, blocked, Streams.uniforms(self.keys["currency"], month, idx))
+        currency = draw_currencies(
+            weights, blocked, Streams.uniforms(self.keys["currency"], month, idx)
+        )
         valid &= currency >= 0
 
         hazard = 1.0 / w.params.renewal_months
@@ -275,7 +302,9 @@ class _Run:
         # Capacity: ration firms whose orders exceed what they can ship, then move prices.
         units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
         capacity = f.base_capacity * w.demand[row, f.origin] * policy.capacity[f.origin, f.sector]
-        ratio = np.minimum(1.0, np.divide(capacity, units, out=np.ones_like(units), where=units > 0))
+        ratio = np.minimum(
+            1.0, np.divide(capacity, units, out=np.ones_like(units), where=units > 0)
+        )
         if (ratio < 1.0).any():
             to_agents *= ratio[:, None, None]
             to_external *= ratio[:, None]
@@ -292,25 +321,33 @@ class _Run:
         flows = np.zeros((R, R, S, w.n_currencies))
         per = f.per_group
         flows[:A, :A] = to_agents.reshape(S, A, per, A, -1).sum(axis=2).transpose(1, 2, 0, 3)
-        flows[A:, :A] = (self.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]).transpose(
-            1, 2, 0, 3
-        )
+        flows[A:, :A] = (
+            self.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
+        ).transpose(1, 2, 0, 3)
         agg_share = aggregate_currency_shares(w, policy, cur_w)
         totals = self._sector_totals(firm_w, ext_w)
-        ext_value = np.divide(ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0)
+        ext_value = np.divide(
+            ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
+        )
         ext_value *= w.absorption_usd[:, None, :] * spend  # (D, O, S), external origins only
         if R > A:
             by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
             flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:, None, :]
-            flows[A:, A:] = ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:, None, :]
+            flows[A:, A:] = (
+                ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:, None, :]
+            )
 
         route_value = flows.sum(axis=2)
         total = route_value.sum(axis=2, keepdims=True)
-        self.network_share = np.where(total > 0, route_value / np.where(total > 0, total, 1.0), self.network_share)
+        self.network_share = np.where(
+            total > 0, route_value / np.where(total > 0, total, 1.0), self.network_share
+        )
 
         self.tariff_rate[row] = policy.tariff.transpose(1, 0, 2)
         self.tariff_revenue[row] = flows.sum(axis=3) * self.tariff_rate[row]
-        self.price_index[row] = self._origin_price_index(firm_price, external_price) / self.base_price_index
+        self.price_index[row] = (
+            self._origin_price_index(firm_price, external_price) / self.base_price_index
+        )
         sigma = w.elasticity[None, :]
         self.buyer_price_index[row] = np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma))
         self.per_usd[row] = w.per_usd[row] * policy.per_usd
@@ -336,7 +373,9 @@ class _Run:
             self.kernel_seconds += time.perf_counter() - t0
             yield env.timeout(1)
 
-    def shipment(self, env: simpy.Environment, cohort_id: int, lead: int) -> Generator[simpy.Event, Any, None]:
+    def shipment(
+        self, env: simpy.Environment, cohort_id: int, lead: int
+    ) -> Generator[simpy.Event, Any, None]:
         """A cohort travels `lead` months, then waits the payment lag to be paid or frozen."""
         if lead:
             yield env.timeout(lead)
@@ -400,7 +439,9 @@ class _Run:
         for name, gap in identities.items():
             size = float(np.abs(gap).max())
             if not np.isfinite(size) or size > 1e-9 * scale:
-                raise SimulationError(f"month {month}: identity '{name}' violated by {size:.6g} USD")
+                raise SimulationError(
+                    f"month {month}: identity '{name}' violated by {size:.6g} USD"
+                )
         for name, arr in {**fl, **st}.items():
             values = arr[row]
             if not np.isfinite(values).all() or (values < -1e-9 * scale).any():
@@ -435,6 +476,10 @@ def run_engine(
         per_usd=run.per_usd,
         demand=world.demand,
         world_price=world.world_price,
-        timings={"setup_seconds": t1 - t0, "run_seconds": t2 - t1, "kernel_seconds": run.kernel_seconds},
+        timings={
+            "setup_seconds": t1 - t0,
+            "run_seconds": t2 - t1,
+            "kernel_seconds": run.kernel_seconds,
+        },
         n_agents=len(run.firms) + len(run.buyers),
     )

@@ -3,7 +3,8 @@
 Pure functions of arrays; no simpy here. The choice model: a buyer in destination d and
 sector s picks supplier option j with probability
 
-    P(j) = w_dj / sum_k w_dk,   w_dj = alpha[d, o(j), s] * (p_j * tau * (1 + t) * (1 + x)) ** (1 - sigma_s)
+    P(j) = w_dj / sum_k w_dk,
+    w_dj = alpha[d, o(j), s] * (p_j * tau * (1 + t) * (1 + x)) ** (1 - sigma_s)
 
 (multinomial logit in log delivered price). Over many buyers this gives CES expenditure
 shares with elasticity sigma_s (Anderson, de Palma and Thisse 1992), the Armington anchor.
@@ -42,7 +43,7 @@ def fx_factor(world: World, row: int, policy: Policy, elasticity: float) -> F64:
     """(R,) (rate at month 0 / rate now) ** elasticity for each region's currency."""
     base = world.per_usd[world.burn_in, world.region_currency]
     now = world.per_usd[row, world.region_currency] * policy.per_usd[world.region_currency]
-    return (base / now) ** elasticity  # type: ignore[no-any-return]
+    return (base / now) ** elasticity
 
 
 def supplier_prices(world: World, firms: Firms, row: int, policy: Policy) -> tuple[F64, F64]:
@@ -70,7 +71,7 @@ def _route_wedge(world: World, policy: Policy) -> F64:
     """(D, O, S) delivered-price wedge: trade cost, tariff and secondary-sanction cost."""
     tau = np.transpose(policy.trade_cost, (1, 0, 2))  # to (D, O, S)
     sec = policy.secondary_cost.T[:, :, None]
-    return tau * (1.0 + policy.tariff) * (1.0 + sec)  # type: ignore[no-any-return]
+    return tau * (1.0 + policy.tariff) * (1.0 + sec)
 
 
 def preference_weights(world: World, firms: Firms, firm_price: F64, external_price: F64) -> F64:
@@ -80,7 +81,7 @@ def preference_weights(world: World, firms: Firms, firm_price: F64, external_pri
     aggregate = np.zeros((world.n_regions, S))
     aggregate[:A] = power.reshape(S, A, firms.per_group).sum(axis=2).T
     aggregate[A:] = (external_price ** (1.0 - world.elasticity[None, :]))[A:]
-    return world.origin_shares / aggregate[None, :, :]  # type: ignore[no-any-return]
+    return world.origin_shares / aggregate[None, :, :]
 
 
 def choice_weights(
@@ -124,7 +125,9 @@ def draw_options(
     origin's weight shrinks its interval of uniforms to a subset of the old one.
     """
     lo = sector * n_firms_per_sector
-    weights = np.concatenate([firm_w[destination, lo : lo + n_firms_per_sector], ext_w[destination, :, sector]])
+    weights = np.concatenate(
+        [firm_w[destination, lo : lo + n_firms_per_sector], ext_w[destination, :, sector]]
+    )
     cum = np.cumsum(weights)
     total = cum[-1]
     if not total > 0.0:
@@ -146,4 +149,4 @@ def adjust_prices(
     The floor keeps price at or above unit cost (adjustment >= 1 / markup).
     """
     out = adjustment * np.exp(speed * (utilization - target))
-    return np.clip(out, floor, 1.0 / floor)  # type: ignore[no-any-return]
+    return np.clip(out, floor, 1.0 / floor)

@@ -84,7 +84,9 @@ def shock_change_months(shock: Shock, world: World) -> list[int]:
     return sorted(m for m in points if -world.burn_in <= m < world.n_months)
 
 
-def _change(shock: ExchangeRateShock | DemandShock | WorldPriceShock, world: World, month: int) -> float:
+def _change(
+    shock: ExchangeRateShock | DemandShock | WorldPriceShock, world: World, month: int
+) -> float:
     if shock.change is not None:
         return shock.change
     assert shock.path is not None
@@ -102,7 +104,9 @@ def _combine_prob(current: F64, p: float) -> F64:
     return 1.0 - (1.0 - current) * (1.0 - p)
 
 
-def compile_policy(world: World, shocks: Sequence[Shock], intensity: Sequence[float], month: int) -> Policy:
+def compile_policy(
+    world: World, shocks: Sequence[Shock], intensity: Sequence[float] | F64, month: int
+) -> Policy:
     """Fold the shocks, each at its intensity, into the policy arrays for `month`."""
     R, S, C = world.n_regions, world.n_sectors, world.n_currencies
     tariff = np.zeros((R, R, S))
@@ -125,9 +129,9 @@ def compile_policy(world: World, shocks: Sequence[Shock], intensity: Sequence[fl
         if w <= 0.0:
             continue
         if isinstance(shock, TariffShock):
-            tariff[region[shock.importer], region[shock.origin], _sector_index(world, shock.sectors)] += (
-                shock.rate * w
-            )
+            tariff[
+                region[shock.importer], region[shock.origin], _sector_index(world, shock.sectors)
+            ] += shock.rate * w
         elif isinstance(shock, SanctionShock):
             imp, tgt = region[shock.imposer], region[shock.target]
             secs = _sector_index(world, shock.trade.sectors)
@@ -139,7 +143,9 @@ def compile_policy(world: World, shocks: Sequence[Shock], intensity: Sequence[fl
                 touches = np.zeros((R, R), dtype=bool)
                 touches[tgt, :] = touches[:, tgt] = True
                 freeze[:, :, c] = np.where(
-                    touches, _combine_prob(freeze[:, :, c], fin.freeze_probability * w), freeze[:, :, c]
+                    touches,
+                    _combine_prob(freeze[:, :, c], fin.freeze_probability * w),
+                    freeze[:, :, c],
                 )
                 cutoff[tgt, c] = _combine_prob(cutoff[tgt, c], fin.cutoff_share * w)
             third = np.ones(R, dtype=bool)
@@ -167,7 +173,9 @@ def compile_policy(world: World, shocks: Sequence[Shock], intensity: Sequence[fl
             o, d = region[shock.origin], region[shock.destination]
             trade_cost[o, d, _sector_index(world, shock.sectors)] *= 1.0 + shock.change * w
         elif isinstance(shock, CapacityShock):
-            capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= 1.0 + shock.change * w
+            capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= (
+                1.0 + shock.change * w
+            )
     availability = np.where(remove, -1, np.where(add, 1, 0)).astype(np.int8)
     return Policy(
         tariff=tariff,

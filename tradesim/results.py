@@ -60,7 +60,9 @@ class SimulationResult:
         """Annual totals by origin and destination; see `annual_bilateral`."""
         return annual_bilateral(self, variable)
 
-    def currency_shares(self, origin: str, destination: str, *, both_ways: bool = True) -> xr.DataArray:
+    def currency_shares(
+        self, origin: str, destination: str, *, both_ways: bool = True
+    ) -> xr.DataArray:
         """Annual settlement-currency shares on a route; see `currency_shares`."""
         return currency_shares(self, origin, destination, both_ways=both_ways)
 
@@ -87,7 +89,10 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
     variables["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
     variables["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
     variables["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
-    variables["buyer_price_index"] = (("month", "destination", "sector"), raw.buyer_price_index[keep])
+    variables["buyer_price_index"] = (
+        ("month", "destination", "sector"),
+        raw.buyer_price_index[keep],
+    )
     variables["per_usd"] = (("month", "currency"), raw.per_usd[keep])
     variables["demand_index"] = (("month", "region"), raw.demand[keep])
     variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
@@ -141,7 +146,7 @@ def format_summary(result: SimulationResult) -> str:
         row = annual.sel(origin=o, destination=d).values
         lines.append(f"{o + ' -> ' + d:<16}" + "".join(f"{v:>10.2f}" for v in row))
     if pairs:
-        total = sum(annual.sel(origin=o, destination=d).values for o, d in pairs)
+        total = np.sum([annual.sel(origin=o, destination=d).values for o, d in pairs], axis=0)
         lines.append(f"{'total':<16}" + "".join(f"{v:>10.2f}" for v in total))
     done: set[frozenset[str]] = set()
     for o, d in pairs:
@@ -149,7 +154,8 @@ def format_summary(result: SimulationResult) -> str:
             continue
         done.add(frozenset((o, d)))
         shares = currency_shares(result, o, d)
-        lines += ["", f"Settlement-currency shares, {o}-{d} (both ways)", head]
+        lines += ["", f"Settlement-currency shares, {o}-{d} (both ways)"]
+        lines.append(f"{'share of value':<16}" + "".join(f"{y:>10}" for y in years))
         for cur in shares["currency"].values:
             row = shares.sel(currency=cur).values
             lines.append(f"{cur:<16}" + "".join(f"{v:>10.1%}" for v in row))

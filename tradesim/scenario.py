@@ -30,8 +30,8 @@ __all__ = [
     "CapacityShock",
     "DemandShock",
     "ExchangeRateShock",
-    "Scenario",
     "SanctionShock",
+    "Scenario",
     "SettlementPolicyShock",
     "Shock",
     "TariffShock",
@@ -197,9 +197,7 @@ class Parameters(_Model):
     productivity_dispersion: float = Field(
         0.3, ge=0, le=3, description="sd of log productivity across firms"
     )
-    budget_dispersion: float = Field(
-        1.0, ge=0, le=3, description="sd of log budget across buyers"
-    )
+    budget_dispersion: float = Field(1.0, ge=0, le=3, description="sd of log budget across buyers")
     capacity_headroom: float | None = Field(
         1.2, gt=1, description="capacity over base-year expected sales; null: unlimited"
     )
@@ -450,47 +448,47 @@ def _semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
 
     horizon_end = dt.date(s.end.year + (s.end.month == 12), s.end.month % 12 + 1, 1)
     for i, shock in enumerate(s.shocks):
-        loc = ("shocks", i)
+        at: tuple[Any, ...] = ("shocks", i)
         if shock.start >= horizon_end:
-            out.append(((*loc, "start"), f"starts {shock.start} after the horizon ends"))
+            out.append(((*at, "start"), f"starts {shock.start} after the horizon ends"))
         sector_lists: list[tuple[str, Sectors]] = []
         if isinstance(shock, TariffShock):
-            known("region", shock.importer, regions, (*loc, "importer"))
-            known("region", shock.origin, regions, (*loc, "origin"))
+            known("region", shock.importer, regions, (*at, "importer"))
+            known("region", shock.origin, regions, (*at, "origin"))
             if shock.importer == shock.origin:
-                out.append(((*loc, "origin"), "a tariff needs two different regions"))
+                out.append(((*at, "origin"), "a tariff needs two different regions"))
             sector_lists.append(("sectors", shock.sectors))
         elif isinstance(shock, SanctionShock):
-            known("region", shock.imposer, regions, (*loc, "imposer"))
-            known("region", shock.target, regions, (*loc, "target"))
+            known("region", shock.imposer, regions, (*at, "imposer"))
+            known("region", shock.target, regions, (*at, "target"))
             if shock.imposer == shock.target:
-                out.append(((*loc, "target"), "a sanction needs two different regions"))
+                out.append(((*at, "target"), "a sanction needs two different regions"))
             sector_lists.append(("trade", shock.trade.sectors))
             for cur in shock.financial.currencies or []:
-                known("currency", cur, currencies, (*loc, "financial", "currencies"))
+                known("currency", cur, currencies, (*at, "financial", "currencies"))
         elif isinstance(shock, SettlementPolicyShock):
-            for j, r in enumerate(shock.route):
-                known("region", r, regions, (*loc, "route", j))
-            for j, c in enumerate(shock.currencies):
-                known("currency", c, currencies, (*loc, "currencies", j))
+            for j, name in enumerate(shock.route):
+                known("region", name, regions, (*at, "route", j))
+            for j, name in enumerate(shock.currencies):
+                known("currency", name, currencies, (*at, "currencies", j))
         elif isinstance(shock, ExchangeRateShock):
-            known("currency", shock.currency, currencies, (*loc, "currency"))
+            known("currency", shock.currency, currencies, (*at, "currency"))
             if shock.currency == "USD":
-                out.append(((*loc, "currency"), "USD is the numeraire; move other currencies"))
+                out.append(((*at, "currency"), "USD is the numeraire; move other currencies"))
         elif isinstance(shock, DemandShock):
-            known("region", shock.region, regions, (*loc, "region"))
+            known("region", shock.region, regions, (*at, "region"))
         elif isinstance(shock, WorldPriceShock):
-            known("sector", shock.sector, sectors, (*loc, "sector"))
+            known("sector", shock.sector, sectors, (*at, "sector"))
         elif isinstance(shock, TradeCostShock):
-            known("region", shock.origin, regions, (*loc, "origin"))
-            known("region", shock.destination, regions, (*loc, "destination"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            known("region", shock.destination, regions, (*at, "destination"))
             sector_lists.append(("sectors", shock.sectors))
         elif isinstance(shock, CapacityShock):
-            known("agent economy", shock.origin, set(s.economies), (*loc, "origin"))
+            known("agent economy", shock.origin, set(s.economies), (*at, "origin"))
             sector_lists.append(("sectors", shock.sectors))
         for field, secs in sector_lists:
             if secs != "all":
-                path = (*loc, field) if field == "sectors" else (*loc, field, "sectors")
+                path = (*at, field) if field == "sectors" else (*at, field, "sectors")
                 for j, sec in enumerate(secs):
                     known("sector", sec, sectors, (*path, j))
     return out
@@ -560,15 +558,17 @@ def _construct(
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, dt.date)) or isinstance(key, bool):
-                raise ScenarioError(
-                    [_problem_at(file, key_node, path, f"unsupported key {key!r}")]
-                )
+                raise ScenarioError([_problem_at(file, key_node, path, f"unsupported key {key!r}")])
             if key in out:
                 raise ScenarioError(
                     [_problem_at(file, key_node, (*path, key), f"duplicate key {key!r}")]
                 )
             out[key] = _construct(value_node, loader, marks, (*path, key), file)
-            marks.at[(*path, key)] = (file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks.at[(*path, key)] = (
+                file,
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
@@ -599,7 +599,9 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        raise ScenarioError([Problem(f"invalid YAML: {exc.problem}", "", file, line, col)]) from None
+        raise ScenarioError(
+            [Problem(f"invalid YAML: {exc.problem}", "", file, line, col)]
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(f"invalid YAML: {exc}", "", file)]) from None
     except RecursionError:
@@ -721,14 +723,22 @@ def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
     parent_path = (path.parent / parent_ref).resolve()
     if parent_path in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent_path))
-        raise ScenarioError([Problem(f"extends forms a cycle: {cycle}", "extends", file, line, col)])
+        raise ScenarioError(
+            [Problem(f"extends forms a cycle: {cycle}", "extends", file, line, col)]
+        )
     if not parent_path.is_file():
         raise ScenarioError(
-            [Problem(f"extends a file that does not exist: {parent_ref}", "extends", file, line, col)]
+            [
+                Problem(
+                    f"extends a file that does not exist: {parent_ref}", "extends", file, line, col
+                )
+            ]
         )
     parent, parent_marks = _load_data(parent_path, (*chain, parent_path))
     if not isinstance(parent, dict):
-        raise ScenarioError([Problem("the extended file is not a scenario mapping", "", str(parent_path))])
+        raise ScenarioError(
+            [Problem("the extended file is not a scenario mapping", "", str(parent_path))]
+        )
     merged = _merge(parent, data, parent_marks, marks)
     return merged, parent_marks
 

@@ -49,7 +49,7 @@ def currency_weights(world: World, policy: Policy, network_share: F64) -> F64:
     utility = np.where(available, utility, -np.inf)
     top = utility.max(axis=2, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    return np.exp(utility - top)  # type: ignore[no-any-return]
+    return np.exp(utility - top)
 
 
 def draw_currencies(weights: F64, blocked: Bool, u: F64) -> NDArray[np.int8]:
@@ -67,4 +67,4 @@ def aggregate_currency_shares(world: World, policy: Policy, weights: F64) -> F64
     open_share = (1.0 - policy.cutoff)[:, None, :] * (1.0 - policy.cutoff)[None, :, :]
     w = weights * open_share
     total = w.sum(axis=2, keepdims=True)
-    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)  # type: ignore[no-any-return]
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
