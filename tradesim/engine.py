@@ -221,6 +221,8 @@ class _Run:
     ) -> NDArray[np.bool_]:
         """(n, C) currencies a buyer-supplier pair is cut off from by financial sanctions."""
         b, f = self.buyers, self.firms
+        if not policy.cutoff.any():
+            return np.zeros((idx.size, self.world.n_currencies), dtype=bool)
         blocked = b.cutoff_rank[idx, None] < policy.cutoff[b.destination[idx]]
         is_firm = option < len(f)
         firm = np.where(is_firm, option, 0)
