@@ -67,14 +67,16 @@ def measure(n_agents: int, repeats: int = 3) -> dict[str, float]:
 
 def main(sizes: list[int]) -> None:
     print(f"tradesim engine benchmark: {MONTHS} months, one process")
-    print(f"{'agents':>10} {'setup s':>8} {'run s':>8} {'agent-months/s':>16} {'simpy %':>8} {'bytes/agent':>12}")
+    head = ("agents", "setup s", "run s", "agent-months/s", "simpy %", "bytes/agent")
+    print("{:>10} {:>8} {:>8} {:>16} {:>8} {:>12}".format(*head))
     for n in sizes:
         t0 = time.perf_counter()
         r = measure(n, repeats=3 if n < 1_000_000 else 2)
+        rate = f"{r['rate'] / 1e6:.1f} M"
+        share = f"{100 * r['simpy_share']:.2f}%"
         print(
-            f"{r['agents']:>10,.0f} {r['setup_s']:>8.2f} {r['run_s']:>8.2f} {r['rate'] / 1e6:>14.1f} M"
-            f" {100 * r['simpy_share']:>7.2f}% {r['bytes_per_agent']:>12.0f}"
-            f"   ({time.perf_counter() - t0:.0f} s)",
+            f"{r['agents']:>10,.0f} {r['setup_s']:>8.2f} {r['run_s']:>8.2f} {rate:>16}"
+            f" {share:>8} {r['bytes_per_agent']:>12.0f}   ({time.perf_counter() - t0:.0f} s)",
             flush=True,
         )
 
