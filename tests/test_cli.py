@@ -81,3 +81,5 @@ def test_help_and_usage_errors():
     assert tradesim("--help").returncode == 0
     assert "SCENARIO" in tradesim("run", "--help").stdout.upper()
     assert tradesim("frobnicate").returncode == 2
+    bad_seed = tradesim("run", str(DATA / "small.yaml"), "--seed", "-3")
+    assert bad_seed.returncode == 2 and "must be 0 or more" in bad_seed.stderr

@@ -74,6 +74,7 @@ class _Run:
         self.check = check
         self.shocks = list(scenario.shocks)
         self.intensity = np.zeros(len(self.shocks))
+        self._last_intensity = self.intensity.copy()
         self.firms: Firms = make_firms(
             w, scenario.population.firms_per_sector, streams.generator("firms")
         )
@@ -230,7 +231,8 @@ class _Run:
         return blocked
 
     def _break_blocked(self, month: int, policy: Policy, cur_w: F64) -> None:
-        """End relationships that an embargo or a currency cut-off has made impossible."""
+        """End relationships that an embargo, a currency cut-off or a currency that is no
+        longer available has made impossible."""
         b = self.buyers
         idx = np.flatnonzero(b.option >= 0)
         o = b.origin[idx].astype(np.int64)
@@ -293,8 +295,9 @@ class _Run:
         firm_price, external_price = supplier_prices(w, f, row, policy)
         firm_w, ext_w = choice_weights(w, f, self.alpha, policy, firm_price, external_price)
         cur_w = currency_weights(w, policy, self.network_share)
-        if policy.blocks_relationships:
+        if policy.blocks_relationships or not np.array_equal(self.intensity, self._last_intensity):
             self._break_blocked(month, policy, cur_w)
+        self._last_intensity = self.intensity.copy()
         self._renew(month, firm_w, ext_w, cur_w, policy)
 
         spend = self._spend_factor(row, policy)

@@ -25,6 +25,8 @@ def simulate(
     check
         Verify the accounting identities every month; raise SimulationError on a violation.
     """
+    if isinstance(seed, int) and not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
     raw = run_engine(scenario, seed, check=check)
     used = scenario.seed if seed is None else seed
     return SimulationResult(

@@ -1,0 +1,127 @@
+"""Every shock type, run end to end: it moves the outcome it claims to, in the expected
+direction, and leaves the months before its start untouched."""
+
+import pytest
+import xarray as xr
+
+from tradesim import simulate
+from tradesim.scenario import SHOCK_TYPES
+
+from .factories import small
+
+START = "2020-07"
+AFTER = slice("2021-01", "2021-12")
+
+
+def shipped(result, **sel):
+    da = result.data.shipped_usd.sel(month=AFTER)
+    return float(da.sel(**sel).sum())
+
+
+def currency_value(result, origin, destination, currency):
+    return shipped(result, origin=origin, destination=destination, currency=currency)
+
+
+CASES = {
+    "tariff": (
+        {"importer": "A", "origin": "B", "sectors": ["goods"], "rate": 0.3},
+        lambda r: shipped(r, origin="B", destination="A", sector="goods"),
+        "down",
+    ),
+    "sanction": (
+        {"imposer": "A", "target": "B", "trade": {"sectors": ["goods"]}},
+        lambda r: shipped(r, origin="A", destination="B", sector="goods"),
+        "zero",
+    ),
+    "settlement_policy": (
+        {"route": ["A", "X"], "currencies": ["BBC"], "available": True, "fee_change": -0.004},
+        lambda r: currency_value(r, "A", "X", "BBC"),
+        "up",
+    ),
+    "exchange_rate": (
+        {"currency": "BBC", "change": 0.3},
+        lambda r: shipped(r, origin="A", destination="B"),
+        "down",
+    ),
+    "demand": (
+        {"region": "X", "path": {"2020-07": -0.1, "2021-06": -0.3}},
+        lambda r: shipped(r, origin="A", destination="X"),
+        "down",
+    ),
+    "world_price": (
+        {"sector": "energy", "change": 0.5},
+        lambda r: shipped(r, origin="B", destination="A", sector="energy"),
+        "up",
+    ),
+    "trade_cost": (
+        {"origin": "A", "destination": "B", "sectors": ["goods"], "change": 0.3},
+        lambda r: shipped(r, origin="A", destination="B", sector="goods"),
+        "down",
+    ),
+    "capacity": (
+        {"origin": "A", "sectors": ["energy"], "change": -0.5},
+        lambda r: shipped(r, origin="A", sector="energy"),
+        "down",
+    ),
+}
+
+
+def test_cases_cover_every_shock_type():
+    assert set(CASES) == set(SHOCK_TYPES)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return simulate(small())
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_shock_moves_its_outcome(kind, baseline):
+    fields, outcome, direction = CASES[kind]
+    result = simulate(small(shocks=[{"type": kind, "start": START, **fields}]), check=True)
+    before = slice("2020-01", "2020-06")
+    xr.testing.assert_identical(baseline.data.sel(month=before), result.data.sel(month=before))
+    base, alt = outcome(baseline), outcome(result)
+    if direction == "down":
+        assert alt < 0.97 * base
+    elif direction == "up":
+        assert alt > 1.03 * base + 1.0
+    else:
+        assert base > 0 and alt == 0.0
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_shock_reverts_at_its_end(kind, baseline):
+    """After a temporary shock ends, the gap to the baseline shrinks."""
+    fields, _, _ = CASES[kind]
+    shock = {"type": kind, "start": START, "end": "2021-01", **fields}
+    result = simulate(small(shocks=[shock]))
+
+    def gap(months):
+        diff = result.data.shipped_usd.sel(month=months) - baseline.data.shipped_usd.sel(
+            month=months
+        )
+        return float(abs(diff).sum())
+
+    during = gap(slice("2020-10", "2020-12"))
+    late = gap(slice("2021-10", "2021-12"))
+    assert during > 0
+    assert late < during
+
+
+def test_currency_withdrawn_at_policy_end_breaks_its_relationships():
+    """Buyers in A settling imports from X in BBC (only possible under the policy) must
+    move to another currency from the month the policy ends."""
+    shock = {
+        "type": "settlement_policy",
+        "route": ["A", "X"],
+        "currencies": ["BBC"],
+        "available": True,
+        "fee_change": -0.02,  # a subsidy large enough to win over USD's network advantage
+        "start": "2020-03",
+        "end": "2021-01",
+    }
+    r = simulate(small(shocks=[shock]), check=True)
+    bbc = r.data.shipped_usd.sel(origin="X", destination="A", currency="BBC").sum("sector")
+    assert float(bbc.sel(month=slice("2020-06", "2020-12")).sum()) > 0
+    assert float(bbc.sel(month=slice("2021-01", None)).sum()) == 0.0
