@@ -13,6 +13,7 @@ def test_public_api_is_pinned():
             "__version__",
             "annual_bilateral",
             "currency_shares",
+            "in_currency",
             "load_scenario",
             "scenario_from_dict",
             "simulate",

@@ -10,7 +10,13 @@ from tradesim.errors import (
     SimulationError,
     TradesimError,
 )
-from tradesim.results import SimulationResult, annual_bilateral, currency_shares, write_outputs
+from tradesim.results import (
+    SimulationResult,
+    annual_bilateral,
+    currency_shares,
+    in_currency,
+    write_outputs,
+)
 from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
 from tradesim.simulate import simulate
 
@@ -26,6 +32,7 @@ __all__ = [
     "__version__",
     "annual_bilateral",
     "currency_shares",
+    "in_currency",
     "load_scenario",
     "scenario_from_dict",
     "simulate",

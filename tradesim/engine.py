@@ -57,6 +57,7 @@ class RawRun:
     relationships: NDArray[np.int64]  # (T, O, D, S, C) active relationships at month end
     tariff_revenue: F64  # (T, O, D, S)
     tariff_rate: F64  # (T, O, D, S)
+    exports: F64  # (T, O, S) sales abroad, summed over each origin's suppliers (exporter side)
     price_index: F64  # (T, O, S) suppliers' USD price index
     buyer_price_index: F64  # (T, D, S) CES index of delivered prices, 1 in the base year
     per_usd: F64  # (T, C)
@@ -102,6 +103,7 @@ class _Run:
         self.relationships = np.zeros((T, R, R, S, C), dtype=np.int64)
         self.tariff_revenue = np.zeros((T, R, R, S))
         self.tariff_rate = np.zeros((T, R, R, S))
+        self.exports = np.zeros((T, R, S))
         self.price_index = np.zeros((T, R, S))
         self.buyer_price_index = np.zeros((T, R, S))
         self.per_usd = np.zeros((T, C))
@@ -301,15 +303,16 @@ class _Run:
         self._renew(month, firm_w, ext_w, cur_w, policy)
 
         spend = self._spend_factor(row, policy)
+        agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, C)
+        settleable = agg_share.sum(axis=2)  # (O, D): 0 where no currency is open
         to_agents = self.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
         to_external = self._firm_demand(firm_w, ext_w, spend, range(A, R))
+        to_external *= settleable[f.origin][:, A:]
 
         # Capacity: ration firms whose orders exceed what they can ship, then move prices.
         units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
         capacity = f.base_capacity * w.demand[row, f.origin] * policy.capacity[f.origin, f.sector]
-        ratio = np.minimum(
-            1.0, np.divide(capacity, units, out=np.ones_like(units), where=units > 0)
-        )
+        ratio = np.divide(capacity, units, out=np.ones_like(units), where=units > capacity)
         if (ratio < 1.0).any():
             to_agents *= ratio[:, None, None]
             to_external *= ratio[:, None]
@@ -329,7 +332,6 @@ class _Run:
         flows[A:, :A] = (
             self.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
         ).transpose(1, 2, 0, 3)
-        agg_share = aggregate_currency_shares(w, policy, cur_w)
         totals = self._sector_totals(firm_w, ext_w)
         ext_value = np.divide(
             ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
@@ -341,6 +343,10 @@ class _Run:
             flows[A:, A:] = (
                 ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:, None, :]
             )
+
+        self.exports[row] = self._exporter_side_sales(
+            to_agents, to_external, ext_value, settleable, spend
+        )
 
         route_value = flows.sum(axis=2)
         total = route_value.sum(axis=2, keepdims=True)
@@ -358,6 +364,24 @@ class _Run:
         self.per_usd[row] = w.per_usd[row] * policy.per_usd
         self.flows["shipped"][row] = flows
         return flows
+
+    def _exporter_side_sales(
+        self, to_agents: F64, to_external: F64, ext_value: F64, settleable: F64, spend: F64
+    ) -> F64:
+        """(O, S) sales abroad, summed from each supplier's own sales rather than from the
+        route flows, so that exports = imports is a check of the flow bookkeeping."""
+        w, f = self.world, self.firms
+        A, S = w.n_agent, w.n_sectors
+        out = np.zeros((w.n_regions, S))
+        foreign = f.origin[:, None] != np.arange(A)[None, :]
+        firm_sales = (to_agents.sum(axis=2) * foreign).sum(axis=1) + to_external.sum(axis=1)
+        out[:A] = firm_sales.reshape(S, A, f.per_group).sum(axis=2).T
+        if w.n_regions > A:
+            to_buyers = self.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
+            abroad = ext_value[A:, A:] * settleable[A:, A:].T[:, :, None]  # (D_e, O_e, S)
+            abroad[np.arange(w.n_regions - A), np.arange(w.n_regions - A)] = 0.0
+            out[A:] = to_buyers.sum(axis=(2, 3)).T + abroad.sum(axis=0)
+        return out
 
     # ------------------------------------------------------------------ processes
 
@@ -476,6 +500,7 @@ def run_engine(
         relationships=run.relationships,
         tariff_revenue=run.tariff_revenue,
         tariff_rate=run.tariff_rate,
+        exports=run.exports,
         price_index=run.price_index,
         buyer_price_index=run.buyer_price_index,
         per_usd=run.per_usd,

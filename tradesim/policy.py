@@ -9,7 +9,6 @@ unions), so the order in which a scenario lists its shocks never matters.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,14 +56,10 @@ class Policy:
         return bool(self.embargo.any() or (self.cutoff > 0).any() or (self.availability < 0).any())
 
 
-def _month_fraction(world: World, date: dt.date) -> float:
-    return world.date_to_month(date)
-
-
 def shock_intensity(shock: Shock, world: World, month: int) -> float:
     """Share of `month` during which the shock applies, times its ramp factor."""
-    lo = _month_fraction(world, shock.start)
-    hi = _month_fraction(world, shock.end) if shock.end is not None else np.inf
+    lo = world.date_to_month(shock.start)
+    hi = world.date_to_month(shock.end) if shock.end is not None else np.inf
     covered = max(0.0, min(month + 1.0, hi) - max(float(month), lo))
     if covered <= 0.0:
         return 0.0
@@ -76,10 +71,10 @@ def shock_intensity(shock: Shock, world: World, month: int) -> float:
 
 def shock_change_months(shock: Shock, world: World) -> list[int]:
     """Months at which a shock's intensity can change, in order (for its simpy process)."""
-    first = int(np.floor(_month_fraction(world, shock.start)))
+    first = int(np.floor(world.date_to_month(shock.start)))
     points = set(range(first, first + shock.ramp_months + 2))
     if shock.end is not None:
-        last = int(np.floor(_month_fraction(world, shock.end)))
+        last = int(np.floor(world.date_to_month(shock.end)))
         points |= {last, last + 1}
     return sorted(m for m in points if -world.burn_in <= m < world.n_months)
 

@@ -24,6 +24,7 @@ __all__ = [
     "SimulationResult",
     "annual_bilateral",
     "currency_shares",
+    "in_currency",
     "format_summary",
     "write_outputs",
 ]
@@ -39,8 +40,13 @@ _DESCRIPTIONS = {
     "relationships": ("1", "active buyer-supplier relationships at month end"),
     "tariff_revenue_usd": ("USD", "tariff revenue collected by the destination"),
     "tariff_rate": ("1", "ad valorem tariff of the destination on the origin (fraction)"),
+    "exports_usd": ("USD", "sales abroad summed over the origin's suppliers (exporter side)"),
     "price_index": ("1", "CES index of the origin's supplier prices in USD, 1 at month 0"),
-    "buyer_price_index": ("1", "CES index of delivered prices faced by buyers, 1 in the base"),
+    "buyer_price_index": (
+        "1",
+        "CES index of delivered prices faced by buyers, 1 in the base; NaN (undefined) when "
+        "every supplier of the sector is closed to the destination",
+    ),
     "per_usd": ("currency per USD", "exchange rate"),
     "demand_index": ("1", "real demand index (baseline path), 1 at month 0"),
     "world_price_index": ("1", "world price index (baseline path), 1 at month 0"),
@@ -88,6 +94,7 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
     variables["relationships"] = (full, raw.relationships[keep])
     variables["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
     variables["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
+    variables["exports_usd"] = (("month", "origin", "sector"), raw.exports[keep])
     variables["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
     variables["buyer_price_index"] = (
         ("month", "destination", "sector"),
@@ -100,6 +107,23 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
     for name, (units, text) in _DESCRIPTIONS.items():
         ds[name].attrs.update(units=units, description=text)
     return ds
+
+
+def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
+    """Report every USD value in another currency at that month's rate.
+
+    `shipped_usd` becomes `shipped_cny` for currency "CNY", and so on; values without a
+    money unit are unchanged.
+    """
+    if currency not in data["currency"].values:
+        raise ValueError(f"unknown currency {currency!r}; known: {list(data['currency'].values)}")
+    rate = data["per_usd"].sel(currency=currency, drop=True)
+    out = data.copy()
+    for name in [n for n in data.data_vars if data[n].attrs.get("units") == "USD"]:
+        new = str(name).removesuffix("_usd") + f"_{currency.lower()}"
+        out[new] = (data[name] * rate).assign_attrs(data[name].attrs, units=currency)
+        out = out.drop_vars(name)
+    return out
 
 
 def _foreign(da: xr.DataArray) -> xr.DataArray:

@@ -37,8 +37,10 @@ __all__ = [
     "TariffShock",
     "TradeCostShock",
     "WorldPriceShock",
+    "dump_scenario",
     "load_scenario",
     "scenario_from_dict",
+    "scenario_from_yaml",
 ]
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
@@ -755,3 +757,15 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data, marks = _load_data(path, (path.resolve(),))
     return scenario_from_dict(data, source=str(path), marks=marks)
+
+
+def scenario_from_yaml(text: str, *, source: str = "<string>") -> Scenario:
+    """Validate a scenario given as YAML text (no `extends:`, which needs a file)."""
+    data, marks = _parse_yaml(text, source)
+    return scenario_from_dict(data, source=source, marks=marks)
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The scenario as YAML text; `scenario_from_yaml(dump_scenario(s)) == s`."""
+    data = scenario.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
