@@ -24,8 +24,8 @@ __all__ = [
     "SimulationResult",
     "annual_bilateral",
     "currency_shares",
-    "in_currency",
     "format_summary",
+    "in_currency",
     "write_outputs",
 ]
 
