@@ -219,3 +219,17 @@ def test_world_price_raises_energy_trade_value():
     assert float(r_up.data.shipped_usd.sel(**sel).sum()) > 1.05 * float(
         r_flat.data.shipped_usd.sel(**sel).sum()
     )
+
+
+def test_three_tariffs_on_one_target_are_bit_identical_in_any_order():
+    """(0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1 in floating point: shocks must be folded in a
+    canonical order for results not to depend on the order a file lists them."""
+    import itertools
+
+    tariffs = [
+        {"type": "tariff", "importer": "A", "origin": "B", "rate": r, "start": "2020-03"}
+        for r in (0.1, 0.2, 0.3)
+    ]
+    results = [simulate(small(shocks=list(p))).data for p in itertools.permutations(tariffs)]
+    for other in results[1:]:
+        xr.testing.assert_identical(results[0], other)

@@ -103,7 +103,7 @@ def test_policy_folding_is_commutative(world):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     A, B = world.regions.index("A"), world.regions.index("B")
     goods = world.sectors.index("goods")
-    assert a.tariff[A, B, goods] == pytest.approx(0.25)
+    assert a.tariff[A, B, goods] == pytest.approx(0.25)  # two tariffs on one target add up
     usd = world.currencies.index("USD")
     assert a.freeze[A, B, usd] == pytest.approx(1 - 0.9 * 0.7)
     assert a.freeze[A, A, usd] == 0.0  # routes not touching the target are untouched

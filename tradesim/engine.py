@@ -33,7 +33,13 @@ from tradesim.market import (
     price_level,
     supplier_prices,
 )
-from tradesim.policy import Policy, compile_policy, shock_change_months, shock_intensity
+from tradesim.policy import (
+    Policy,
+    canonical_order,
+    compile_policy,
+    shock_change_months,
+    shock_intensity,
+)
 from tradesim.scenario import Scenario
 from tradesim.settlement import aggregate_currency_shares, currency_weights, draw_currencies
 from tradesim.world import World, build_world
@@ -73,7 +79,7 @@ class _Run:
     def __init__(self, scenario: Scenario, world: World, streams: Streams, check: bool):
         self.world = w = world
         self.check = check
-        self.shocks = list(scenario.shocks)
+        self.shocks = canonical_order(scenario.shocks)
         self.intensity = np.zeros(len(self.shocks))
         self._last_intensity = self.intensity.copy()
         self.firms: Firms = make_firms(

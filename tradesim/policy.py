@@ -28,7 +28,13 @@ from tradesim.scenario import (
 )
 from tradesim.world import World, month_position
 
-__all__ = ["Policy", "compile_policy", "shock_change_months", "shock_intensity"]
+__all__ = [
+    "Policy",
+    "canonical_order",
+    "compile_policy",
+    "shock_change_months",
+    "shock_intensity",
+]
 
 F64 = NDArray[np.float64]
 
@@ -54,6 +60,13 @@ class Policy:
     def blocks_relationships(self) -> bool:
         """Whether some existing relationships may have become impossible."""
         return bool(self.embargo.any() or (self.cutoff > 0).any() or (self.availability < 0).any())
+
+
+def canonical_order(shocks: Sequence[Shock]) -> list[Shock]:
+    """Shocks sorted by their content. Folding is commutative in exact arithmetic, but float
+    sums and products of three or more terms depend on order in the last bit; folding in a
+    canonical order makes results bit-identical however a file lists its shocks."""
+    return sorted(shocks, key=lambda shock: shock.model_dump_json())
 
 
 def shock_intensity(shock: Shock, world: World, month: int) -> float:

@@ -117,6 +117,8 @@ def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
     """
     if currency not in data["currency"].values:
         raise ValueError(f"unknown currency {currency!r}; known: {list(data['currency'].values)}")
+    if currency == "USD":
+        return data.copy()
     rate = data["per_usd"].sel(currency=currency, drop=True)
     out = data.copy()
     for name in [n for n in data.data_vars if data[n].attrs.get("units") == "USD"]:
