@@ -124,7 +124,7 @@ def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
     for name in [n for n in data.data_vars if data[n].attrs.get("units") == "USD"]:
         new = str(name).removesuffix("_usd") + f"_{currency.lower()}"
         out[new] = (data[name] * rate).assign_attrs(data[name].attrs, units=currency)
-        out = out.drop_vars(name)
+        out = out.drop_vars([name])
     return out
 
 
