@@ -590,9 +590,11 @@ def _problem_at(file: str, node: yaml.Node, path: tuple[Any, ...], msg: str) -> 
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
+    """Parse YAML into plain data, recording where each node is; errors are ScenarioErrors."""
     marks = _Marks()
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader rejects control characters here
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError([Problem("the file is empty", "", file, 1, 1)])
@@ -609,7 +611,8 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
     except RecursionError:
         raise ScenarioError([Problem("the document is nested too deeply", "", file)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, marks
 
 
