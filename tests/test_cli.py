@@ -33,6 +33,34 @@ def test_run_prints_table_and_writes_outputs(tmp_path):
     assert annual[0] == "year,origin,destination,shipped_usd"
 
 
+def test_manifest_records_what_produced_the_result(tmp_path):
+    import hashlib
+    import json
+
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        proc = tradesim("run", str(DATA / "bad_rate_fixed.yaml"), "--out", str(out), "--seed", "5")
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads((out / "manifest.json").read_text()))
+    m = runs[0]
+    assert m["seed"] == 5 and m["scenario_name"] == "bad_rate_fixed"
+    assert m["scenario_sha256"] == runs[1]["scenario_sha256"]
+    assert set(m["versions"]) >= {"tradesim", "numpy", "scipy", "simpy", "python"}
+    files = {Path(f["path"]).name: f["sha256"] for f in m["data_files"]}
+    assert set(files) == {"bad_rate_fixed.yaml", "small.yaml"}  # the file and what it extends
+    assert files["small.yaml"] == hashlib.sha256((DATA / "small.yaml").read_bytes()).hexdigest()
+    assert m["shocks"][-1]["type"] == "tariff" and m["shocks"][-1]["start"] == "2020-07-01"
+    assert m["scenario"]["parameters"]["renewal_months"] == 12
+    assert set(m["outputs"]) == {
+        "result.nc",
+        "flows.csv",
+        "annual_bilateral.csv",
+        "currency_shares.csv",
+    }
+    assert m["timings_seconds"]["run_seconds"] > 0
+
+
 def test_run_is_reproducible_from_the_command_line(tmp_path):
     for name in ("a", "b"):
         assert (

@@ -15,7 +15,7 @@ from pathlib import Path
 from tradesim import __version__
 from tradesim.errors import TradesimError
 from tradesim.results import format_summary, write_outputs
-from tradesim.scenario import load_scenario
+from tradesim.scenario import load_scenario, scenario_files
 from tradesim.simulate import simulate
 
 __all__ = ["main"]
@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     print(format_summary(result))
     out = args.out if args.out is not None else Path("out") / scenario.name
     try:
-        written = write_outputs(result, out)
+        written = write_outputs(result, out, sources=scenario_files(args.scenario))
     except OSError as exc:
         raise TradesimError(f"cannot write outputs to {out}: {exc.strerror or exc}") from exc
     print(f"\nWrote {', '.join(p.name for p in written)} to {out}/")

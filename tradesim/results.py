@@ -7,9 +7,12 @@ Flows (`*_usd` without `stock`) are totals within a month; stocks are month-end 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
+import platform
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ __all__ = [
     "currency_shares",
     "format_summary",
     "in_currency",
+    "manifest",
+    "origin_shares",
     "write_outputs",
 ]
 
@@ -65,6 +70,10 @@ class SimulationResult:
     def annual_bilateral(self, variable: str = "shipped_usd") -> xr.DataArray:
         """Annual totals by origin and destination; see `annual_bilateral`."""
         return annual_bilateral(self, variable)
+
+    def origin_shares(self, destination: str) -> xr.DataArray:
+        """Annual origin shares of a destination's purchases; see `origin_shares`."""
+        return origin_shares(self, destination)
 
     def currency_shares(
         self, origin: str, destination: str, *, both_ways: bool = True
@@ -155,6 +164,15 @@ def currency_shares(
     return (annual / total.where(total > 0)).fillna(0.0).rename("currency_share")
 
 
+def origin_shares(result: SimulationResult, destination: str) -> xr.DataArray:
+    """Annual share of each origin (itself included) in a destination's purchases, by
+    sector: where its buyers' spending goes, the lens for trade diversion."""
+    da = result.data["shipped_usd"].sel(destination=destination, drop=True).sum("currency")
+    annual = da.groupby("month.year").sum()
+    total = annual.sum("origin")
+    return (annual / total.where(total > 0)).fillna(0.0).rename("origin_share")
+
+
 def _agent_pairs(result: SimulationResult) -> list[tuple[str, str]]:
     names = list(result.scenario.economies)
     return [(a, b) for a in names for b in names if a != b]
@@ -188,7 +206,7 @@ def format_summary(result: SimulationResult) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -200,13 +218,61 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def write_outputs(result: SimulationResult, out_dir: str | Path) -> list[Path]:
-    """Write NetCDF (all variables) and CSV tables; returns the paths written."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest(result: SimulationResult, sources: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """What produced a result: the resolved scenario and its hash, the seed, the versions
+    of tradesim and its numerical stack, the input files with their hashes, and timings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    resolved = result.scenario.model_dump(mode="json")
+    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()
+    return {
+        "scenario_name": result.scenario.name,
+        "scenario_sha256": _sha256(canonical),
+        "seed": result.seed,
+        "versions": {
+            "tradesim": installed("tradesim"),
+            "python": platform.python_version(),
+            **{pkg: installed(pkg) for pkg in ("numpy", "scipy", "simpy", "xarray", "pydantic")},
+        },
+        "data_files": [{"path": str(p), "sha256": _sha256(Path(p).read_bytes())} for p in sources],
+        "shocks": [
+            {
+                "type": shock.type,
+                "name": shock.name,
+                "start": str(shock.start),
+                "end": None if shock.end is None else str(shock.end),
+            }
+            for shock in result.scenario.shocks
+        ],
+        "timings_seconds": result.timings,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": resolved,
+    }
+
+
+def write_outputs(
+    result: SimulationResult, out_dir: str | Path, *, sources: Sequence[str | Path] = ()
+) -> list[Path]:
+    """Write NetCDF (all variables), CSV tables and manifest.json; returns the paths written.
+
+    Each file is written to a temporary name and renamed, so a reader never sees half a file.
+    `sources` are the scenario files the result came from, hashed into the manifest.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
-    def save(name: str, write: Callable[[Path], None]) -> None:
+    def save(name: str, write: Callable[[Path], object]) -> None:
         path = out / name
         _atomic_write(path, write)
         written.append(path)
@@ -240,4 +306,7 @@ def write_outputs(result: SimulationResult, out_dir: str | Path) -> list[Path]:
 
         table = pd.concat(frames)
         save("currency_shares.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    info = manifest(result, sources)
+    info["outputs"] = [p.name for p in written]
+    save("manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
     return written

@@ -8,6 +8,7 @@ keys are errors; each problem is reported with the file, line, column and YAML p
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "WorldPriceShock",
     "dump_scenario",
     "load_scenario",
+    "scenario_files",
     "scenario_from_dict",
     "scenario_from_yaml",
 ]
@@ -746,6 +748,23 @@ def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
         )
     merged = _merge(parent, data, parent_marks, marks)
     return merged, parent_marks
+
+
+def scenario_files(path: str | Path) -> list[Path]:
+    """The file and every file it extends, in order: the inputs of a scenario."""
+    files = [Path(path)]
+    while True:
+        try:
+            data = yaml.safe_load(files[-1].read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            return files
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if not isinstance(parent, str):
+            return files
+        nxt = Path(os.path.normpath(files[-1].parent / parent))
+        if nxt.resolve() in [f.resolve() for f in files]:
+            return files
+        files.append(nxt)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -96,3 +96,17 @@ def test_currency_shares_lie_in_unit_interval_and_sum_to_one(data):
                 total = share.sum("currency")
                 np.testing.assert_allclose(total.where(traded > 0, 1.0), 1.0, rtol=1e-9)
                 assert (total.where(traded == 0, 0.0) == 0).all()
+
+
+@given(scenarios())
+def test_origin_shares_lie_in_unit_interval_and_sum_to_one(data):
+    """Catches: shares normalized over all destinations instead of the one asked for."""
+    result = simulate(scenario_from_dict(data))
+    for destination in result.data.destination.values:
+        share = result.origin_shares(str(destination))
+        bought = result.data.shipped_usd.sel(destination=destination).sum(["origin", "currency"])
+        bought = bought.groupby("month.year").sum()
+        assert ((share >= 0) & (share <= 1 + 1e-12)).all()
+        total = share.sum("origin")
+        np.testing.assert_allclose(total.where(bought > 0, 1.0), 1.0, rtol=1e-9)
+        assert (total.where(bought == 0, 0.0) == 0).all()
