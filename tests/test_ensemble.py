@@ -1,0 +1,287 @@
+"""Ensembles: identical results on every executor and worker count, nothing lost when
+interrupted, corrupt runs recomputed, correct summaries and paired comparisons."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tradesim import TradesimError
+from tradesim.ensemble import (
+    _blas_threads_in_worker,
+    _process_pool,
+    compare,
+    run_ensemble,
+    run_seed,
+    summarize,
+)
+
+from .factories import small
+
+DATA = Path(__file__).parent / "data"
+BIN = Path(sys.executable).parent
+
+
+def assert_same_runs(a, b, runs):
+    for i in range(runs):
+        xr.testing.assert_identical(a.run(i), b.run(i))
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    return run_ensemble(small(), runs=4, out=tmp_path_factory.mktemp("serial"), executor="serial")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_processes_match_serial_for_any_worker_count(serial, tmp_path, workers):
+    result = run_ensemble(small(), runs=4, out=tmp_path, executor="processes", workers=workers)
+    assert result.computed == 4
+    assert_same_runs(serial, result, 4)
+
+
+def test_run_seeds_do_not_depend_on_the_ensemble_size(serial, tmp_path):
+    fewer = run_ensemble(small(), runs=2, out=tmp_path, executor="serial")
+    assert_same_runs(serial, fewer, 2)
+    assert run_seed(small(), 3).spawn_key == (3,)
+    assert not serial.run(0).shipped_usd.equals(serial.run(1).shipped_usd)
+
+
+def test_workers_use_one_blas_thread():
+    with _process_pool(2) as pool:
+        counts = [pool.submit(_blas_threads_in_worker).result() for _ in range(4)]
+    assert all(c and set(c) == {1} for c in counts), counts
+
+
+def test_summary_statistics_match_the_runs(serial):
+    stacked = xr.concat([serial.run(i).shipped_usd for i in range(4)], dim="run")
+    summary = serial.summary()["shipped_usd"]
+    xr.testing.assert_allclose(summary.sel(statistic="mean", drop=True), stacked.mean("run"))
+    xr.testing.assert_allclose(
+        summary.sel(statistic="q0.05", drop=True),
+        stacked.quantile(0.05, dim="run").drop_vars("quantile"),
+    )
+    annual = serial.summary(annual=True)["shipped_usd"].sel(statistic="median", drop=True)
+    direct = stacked.groupby("month.year").sum().median("run")
+    xr.testing.assert_allclose(annual, direct)
+
+
+def test_band_of_totals_is_computed_per_run(serial):
+    totals = summarize(
+        serial.run_paths, annual=True, variables=["shipped_usd"], sum_over=("sector", "currency")
+    )["shipped_usd"]
+    per_run = [
+        serial.run(i).shipped_usd.sum(["sector", "currency"]).groupby("month.year").sum()
+        for i in range(4)
+    ]
+    expected = xr.concat(per_run, dim="run").quantile(0.95, dim="run").drop_vars("quantile")
+    xr.testing.assert_allclose(totals.sel(statistic="q0.95", drop=True), expected)
+
+
+def test_paired_comparison_uses_common_random_numbers(tmp_path):
+    base = small()
+    shock = {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.2, "start": "2021-01"}
+    alt = small(shocks=[shock], name="tariff", seed=999)  # compare() pairs seeds anyway
+    comparison = compare(base, alt, runs=4, out=tmp_path, executor="serial")
+    diff = comparison.differences()["shipped_usd"]
+    # Identical before the shock in every run: paired differences are exactly zero.
+    before = diff.sel(month=slice("2020-01", "2020-12"))
+    assert float(abs(before).max()) == 0.0
+    direct = xr.concat(
+        [
+            comparison.alternative.run(i).shipped_usd - comparison.base.run(i).shipped_usd
+            for i in range(4)
+        ],
+        dim="run",
+    ).mean("run")
+    xr.testing.assert_allclose(diff.sel(statistic="mean", drop=True), direct)
+    hit = diff.sel(statistic="mean", origin="B", destination="A", month="2021-06").sum()
+    assert float(hit) < 0
+
+
+def test_corrupt_or_unconfirmed_runs_are_recomputed(tmp_path):
+    first = run_ensemble(small(), runs=3, out=tmp_path, executor="serial")
+    original = first.run(1)
+    path = first.run_paths[1]
+    path.write_bytes(path.read_bytes()[:-100])  # truncated
+    Path(str(first.run_paths[2]) + ".sha256").unlink()  # written but never confirmed
+    again = run_ensemble(small(), runs=3, out=tmp_path, executor="serial")
+    assert again.computed == 2
+    xr.testing.assert_identical(again.run(1), original)
+
+
+def test_a_folder_of_another_scenario_is_refused(tmp_path):
+    run_ensemble(small(), runs=1, out=tmp_path, executor="serial")
+    with pytest.raises(TradesimError, match="different scenario"):
+        run_ensemble(small(seed=8), runs=1, out=tmp_path, executor="serial")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="runs"):
+        run_ensemble(small(), runs=0, out="unused")
+    with pytest.raises(ValueError, match="executor"):
+        run_ensemble(small(), runs=1, out="unused", executor="threads")  # type: ignore[arg-type]
+
+
+def _cli(*args, **kw):
+    return subprocess.run([str(BIN / "tradesim"), *args], capture_output=True, text=True, **kw)
+
+
+def test_sigkilled_ensemble_resumes_to_the_uninterrupted_result(tmp_path):
+    args = ["run", str(DATA / "ensemble.yaml"), "--runs", "16", "--executor", "serial", "--quiet"]
+    victim = subprocess.Popen([str(BIN / "tradesim"), *args, "--out", str(tmp_path / "killed")])
+    runs_dir = tmp_path / "killed" / "runs"
+    deadline = time.monotonic() + 120
+    while len(list(runs_dir.glob("*.sha256"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    finished = len(list(runs_dir.glob("*.sha256")))
+    assert 3 <= finished < 16, "the ensemble should have been killed midway"
+
+    resumed = _cli(*args, "--out", str(tmp_path / "killed"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{finished} runs were found" in resumed.stdout
+    clean = _cli(*args, "--out", str(tmp_path / "clean"))
+    assert clean.returncode == 0, clean.stderr
+    for i in range(16):
+        name = f"run_{i:05d}.nc"
+        with (
+            xr.open_dataset(tmp_path / "killed" / "runs" / name, engine="scipy") as a,
+            xr.open_dataset(tmp_path / "clean" / "runs" / name, engine="scipy") as b,
+        ):
+            xr.testing.assert_identical(a.load(), b.load())
+    for name in ("summary_annual.nc", "summary_monthly.nc"):
+        with (
+            xr.open_dataset(tmp_path / "killed" / name, engine="scipy") as a,
+            xr.open_dataset(tmp_path / "clean" / name, engine="scipy") as b,
+        ):
+            xr.testing.assert_equal(a.load(), b.load())
+    assert (tmp_path / "killed" / "annual_bilateral_bands.csv").read_text() == (
+        tmp_path / "clean" / "annual_bilateral_bands.csv"
+    ).read_text()
+
+
+def test_progress_lines_when_not_a_terminal(tmp_path):
+    proc = _cli(
+        "run",
+        str(DATA / "small.yaml"),
+        "--runs",
+        "3",
+        "--executor",
+        "serial",
+        "--out",
+        str(tmp_path / "p"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "small: 3/3 runs" in proc.stderr
+    assert "mean [q0.05, q0.95]" in proc.stdout and "A -> B" in proc.stdout
+    quiet = _cli(
+        "run",
+        str(DATA / "small.yaml"),
+        "--runs",
+        "3",
+        "--executor",
+        "serial",
+        "--out",
+        str(tmp_path / "q"),
+        "--quiet",
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial):
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+    pytest.importorskip("distributed")
+    dask = shutil.which("dask", path=str(BIN))
+    assert dask, "the dask command comes with the [dask] extra"
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(logs / "scheduler", "w"),
+        )
+    ]
+    try:
+        for k in range(2):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        address,
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(logs / f"worker{k}", "w"),
+                )
+            )
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        result = run_ensemble(
+            small(), runs=4, out=tmp_path / "dask", executor="dask", scheduler=address
+        )
+        assert result.computed == 4
+        assert_same_runs(serial, result, 4)
+        for name in ("shipped_usd", "frozen_usd"):
+            np.testing.assert_array_equal(
+                result.summary()[name].values, serial.summary()[name].values
+            )
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    pytest.importorskip("distributed")
+    import os
+
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+    proc = _cli(
+        "run",
+        str(DATA / "small.yaml"),
+        "--runs",
+        "2",
+        "--executor",
+        "dask",
+        "--scheduler",
+        f"tcp://127.0.0.1:{_free_port()}",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr

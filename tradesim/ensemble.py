@@ -1,0 +1,466 @@
+"""Monte Carlo ensembles: many runs of a scenario, on local processes or a Dask cluster,
+written as they finish and resumable, with summaries and paired comparisons across runs.
+
+Run i of an ensemble is seeded with ``SeedSequence(scenario.seed, spawn_key=(i,))``: it does
+not depend on the number of runs, the executor or the number of workers, so results are
+identical everywhere, and run i of a baseline and run i of a counterfactual share their
+random numbers (common random numbers).
+
+Each finished run is written by the calling process to ``runs/run_NNNNN.nc`` (temporary
+file, then rename) followed by a ``.sha256`` sidecar. A run counts as done only when its
+sidecar matches its file, so a run interrupted at any point, or a corrupt file, is computed
+again on the next call, and finished runs are never recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from scipy.io import netcdf_file
+
+from tradesim.errors import SimulationError, TradesimError
+from tradesim.results import _atomic_write, to_dataset
+from tradesim.scenario import Scenario
+
+__all__ = [
+    "EnsembleResult",
+    "ExecutorName",
+    "compare",
+    "run_ensemble",
+    "run_seed",
+    "summarize",
+]
+
+log = logging.getLogger(__name__)
+
+ExecutorName = Literal["serial", "processes", "dask"]
+Progress = Callable[[int, int], None]
+
+#: Variables summarized across runs (money flows and stocks, counts, indices).
+SUMMARY_VARIABLES = (
+    "shipped_usd",
+    "delivered_usd",
+    "settled_usd",
+    "frozen_usd",
+    "in_transit_usd",
+    "pending_usd",
+    "frozen_stock_usd",
+    "tariff_revenue_usd",
+    "exports_usd",
+    "relationships",
+    "price_index",
+)
+#: Variables whose annual value is a sum of months (the others: mean over months).
+ANNUAL_SUMS = {
+    "shipped_usd",
+    "delivered_usd",
+    "settled_usd",
+    "frozen_usd",
+    "tariff_revenue_usd",
+    "exports_usd",
+}
+DEFAULT_QUANTILES = (0.05, 0.95)
+_SUMMARY_BUDGET_BYTES = 16 * 2**20  # per variable and chunk of years
+
+
+def run_seed(scenario: Scenario, index: int) -> np.random.SeedSequence:
+    """The seed of run `index`: the same for any ensemble size, executor or worker count."""
+    return np.random.SeedSequence(scenario.seed, spawn_key=(index,))
+
+
+def _scenario_hash(scenario: Scenario) -> str:
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+
+
+def _prepare_worker() -> None:
+    """Set up a worker process for simulation runs.
+
+    - One BLAS thread: with default OpenBLAS threading, two processes on two cores ran
+      slower than one here.
+    - glibc malloc keeps freed memory for reuse (mmap threshold 32 MiB, trim threshold
+      64 MiB). Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which returns
+      every freed block to the OS; the engine allocates month-sized temporaries, and a run
+      took 25% longer in such a worker. Setting one threshold disables glibc's dynamic
+      adjustment, so both are set.
+    """
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if sys.platform == "linux":
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        if name:
+            libc = ctypes.CDLL(name)
+            if hasattr(libc, "mallopt"):
+                libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+                libc.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
+
+
+def _simulate_run(scenario: Scenario, index: int) -> xr.Dataset:
+    """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset."""
+    from tradesim.engine import run_engine
+
+    raw = run_engine(scenario, run_seed(scenario, index))
+    return to_dataset(raw).assign_attrs(run=index)
+
+
+def _blas_threads_in_worker() -> list[int]:
+    """For tests: the thread counts of the BLAS libraries in this process."""
+    from threadpoolctl import threadpool_info
+
+    return [int(info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+class _RunStore:
+    """The runs/ folder of an ensemble output directory."""
+
+    def __init__(self, out: Path, scenario: Scenario):
+        self.out = out
+        self.dir = out / "runs"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.scenario_sha256 = _scenario_hash(scenario)
+        meta = out / "ensemble.json"
+        if meta.exists():
+            try:
+                known = json.loads(meta.read_text())["scenario_sha256"]
+            except (ValueError, KeyError, TypeError):
+                known = None
+            if known != self.scenario_sha256:
+                raise TradesimError(
+                    f"{out} holds runs of a different scenario (or an unreadable ensemble.json);"
+                    " choose another output folder or remove it"
+                )
+        else:
+            text = json.dumps({"scenario_sha256": self.scenario_sha256}) + "\n"
+            _atomic_write(meta, lambda p: p.write_text(text))
+
+    def path(self, index: int) -> Path:
+        return self.dir / f"run_{index:05d}.nc"
+
+    def is_done(self, index: int) -> bool:
+        """A run is done when its file exists and matches its checksum sidecar."""
+        path, sidecar = self.path(index), self.path(index).with_suffix(".nc.sha256")
+        try:
+            expected = sidecar.read_text().strip()
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return False
+        if expected != actual:
+            log.warning("run %d: %s does not match its checksum; computing it again", index, path)
+            return False
+        return True
+
+    def write(self, index: int, data: xr.Dataset) -> None:
+        path = self.path(index)
+        data = data.assign_attrs(scenario_sha256=self.scenario_sha256)
+        _atomic_write(path, lambda p: data.to_netcdf(p, engine="scipy"))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        _atomic_write(path.with_suffix(".nc.sha256"), lambda p: p.write_text(digest + "\n"))
+
+
+# ----------------------------------------------------------------------------- executors
+
+
+def _serial(
+    scenario: Scenario, indices: Sequence[int], **_: Any
+) -> Iterator[tuple[int, xr.Dataset]]:
+    for i in indices:
+        yield i, _simulate_run(scenario, i)
+
+
+def _process_pool(workers: int | None) -> ProcessPoolExecutor:
+    """Local worker processes with one BLAS thread each. On Linux they fork, sharing the
+    parent's imported modules, so a worker costs no start-up imports."""
+    method = "fork" if sys.platform == "linux" else "spawn"
+    return ProcessPoolExecutor(
+        workers or os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_prepare_worker,
+    )
+
+
+def _processes(
+    scenario: Scenario, indices: Sequence[int], *, workers: int | None, **_: Any
+) -> Iterator[tuple[int, xr.Dataset]]:
+    with _process_pool(workers) as pool:
+        futures = {pool.submit(_simulate_run, scenario, i): i for i in indices}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _dask(
+    scenario: Scenario, indices: Sequence[int], *, workers: int | None, scheduler: str | None
+) -> Iterator[tuple[int, xr.Dataset]]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise TradesimError(
+            "the dask executor needs the optional extra: pip install 'tradesim[dask]'"
+        ) from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+    try:
+        with Client(scheduler or cluster) as client:
+            client.run(_prepare_worker)
+            futures = client.map(
+                _simulate_run, [scenario] * len(indices), list(indices), pure=False
+            )
+            position = {f.key: i for f, i in zip(futures, indices, strict=True)}
+            for future in dask_completed(futures):
+                yield position[future.key], future.result()
+                future.release()
+    except OSError as exc:
+        raise TradesimError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+_EXECUTORS = {"serial": _serial, "processes": _processes, "dask": _dask}
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """An ensemble on disk: its scenario, the run files and summaries across runs."""
+
+    scenario: Scenario
+    out: Path
+    runs: int
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    computed: int = 0  # runs computed by this call (the rest were found on disk)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def run_paths(self) -> list[Path]:
+        return [self.out / "runs" / f"run_{i:05d}.nc" for i in range(self.runs)]
+
+    def run(self, index: int) -> xr.Dataset:
+        """The full Dataset of run `index`."""
+        with xr.open_dataset(self.run_paths[index], engine="scipy") as ds:
+            return ds.load()
+
+    def summary(self, *, annual: bool = False) -> xr.Dataset:
+        """Mean, median and quantile bands across runs; see `summarize`."""
+        return summarize(self.run_paths, quantiles=self.quantiles, annual=annual)
+
+
+def _statistics(stack: np.ndarray[Any, Any], quantiles: Sequence[float]) -> np.ndarray[Any, Any]:
+    """(n_stats, ...) mean, median and quantiles over the leading run axis."""
+    q = np.quantile(stack, [0.5, *quantiles], axis=0)
+    return np.concatenate([stack.mean(axis=0)[None], q], axis=0)
+
+
+def _stat_labels(quantiles: Sequence[float]) -> list[str]:
+    return ["mean", "median", *(f"q{q:g}" for q in quantiles)]
+
+
+def _read_slice(path: Path, name: str, lo: int, hi: int) -> np.ndarray[Any, Any]:
+    """Months lo:hi of one variable of a run file, read through a memory map."""
+    f = netcdf_file(path, "r", mmap=True)
+    try:
+        return np.array(f.variables[name].data[lo:hi], dtype=float)
+    finally:
+        f.variables.clear()  # drop the views into the map so that it can close
+        f.close()
+
+
+def summarize(
+    paths: Sequence[Path],
+    *,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    annual: bool = False,
+    minus: Sequence[Path] | None = None,
+    variables: Iterable[str] = SUMMARY_VARIABLES,
+    sum_over: Sequence[str] = (),
+) -> xr.Dataset:
+    """Statistics across runs: mean, median and quantiles, monthly or annual.
+
+    With `minus`, statistics of the paired differences ``paths[i] - minus[i]`` (common random
+    numbers make these much tighter than differences of means). `sum_over` names dimensions
+    to total within each run before the statistics (a band of totals is not the total of
+    bands). Runs are read in chunks of whole years from memory-mapped files, so memory stays
+    bounded whatever the number of runs.
+    """
+    if not paths:
+        raise SimulationError("no runs to summarize")
+    if minus is not None and len(minus) != len(paths):
+        raise SimulationError("paired summaries need as many base runs as alternative runs")
+    with xr.open_dataset(paths[0], engine="scipy") as first:
+        template = first.load()
+    months = template["month"].values
+    years = template["month"].dt.year.values
+    labels = _stat_labels(quantiles)
+    out: dict[str, xr.DataArray] = {}
+    for name in variables:
+        da = template[name]
+        cell_bytes = 8 * int(np.prod(da.shape[1:])) * len(paths) * (2 if minus else 1)
+        chunk_years = max(1, _SUMMARY_BUDGET_BYTES // max(1, cell_bytes * 12))
+        unique_years = list(dict.fromkeys(years.tolist()))
+        pieces = []
+        for k in range(0, len(unique_years), chunk_years):
+            chunk = unique_years[k : k + chunk_years]
+            lo = int(np.searchsorted(years, chunk[0], side="left"))
+            hi = int(np.searchsorted(years, chunk[-1], side="right"))
+            stack = np.stack([_read_slice(p, name, lo, hi) for p in paths])
+            if minus is not None:
+                stack -= np.stack([_read_slice(p, name, lo, hi) for p in minus])
+            summed = tuple(1 + da.dims.index(d) for d in sum_over if d in da.dims)
+            if summed:
+                stack = stack.sum(axis=summed)
+            if annual:
+                yr = years[lo:hi]
+                agg = np.add.reduceat if name in ANNUAL_SUMS else _mean_reduceat
+                starts = np.flatnonzero(np.r_[True, yr[1:] != yr[:-1]])
+                stack = agg(stack, starts, axis=1)
+            pieces.append(_statistics(stack, quantiles))
+        values = np.concatenate(pieces, axis=1)
+        time_dim = "year" if annual else "month"
+        kept = [d for d in da.dims[1:] if d not in sum_over]
+        coords: dict[Any, Any] = {d: template[d].values for d in kept}
+        coords[time_dim] = np.array(unique_years) if annual else months
+        coords["statistic"] = labels
+        out[name] = xr.DataArray(
+            values, dims=("statistic", time_dim, *kept), coords=coords, attrs=da.attrs
+        )
+    return xr.Dataset(out).assign_attrs(runs=len(paths), paired=minus is not None)
+
+
+def _mean_reduceat(stack: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], axis: int) -> Any:
+    sums = np.add.reduceat(stack, starts, axis=axis)
+    counts = np.diff(np.r_[starts, stack.shape[axis]])
+    shape = [1] * stack.ndim
+    shape[axis] = len(counts)
+    return sums / counts.reshape(shape)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def run_ensemble(
+    scenario: Scenario,
+    *,
+    runs: int,
+    out: str | Path,
+    executor: ExecutorName = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    progress: Progress | None = None,
+) -> EnsembleResult:
+    """Run `runs` simulations of `scenario`, writing each as it finishes into `out`/runs.
+
+    Parameters
+    ----------
+    executor
+        "serial" (in this process), "processes" (local processes, the default) or "dask"
+        (a Dask cluster: `scheduler` is its address, or None to start a local cluster).
+    workers
+        Processes or local Dask workers; default: the number of cores.
+    progress
+        Called as progress(done, total) after each finished run.
+
+    Calling again with the same scenario and folder resumes: runs already on disk (and
+    intact) are kept, missing ones computed.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
+    if executor not in _EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose from {sorted(_EXECUTORS)}")
+    if not all(0.0 < q < 1.0 for q in quantiles):
+        raise ValueError(f"quantiles must lie strictly between 0 and 1, got {list(quantiles)}")
+    import time
+
+    t0 = time.perf_counter()
+    store = _RunStore(Path(out), scenario)
+    missing = [i for i in range(runs) if not store.is_done(i)]
+    done = runs - len(missing)
+    if done:
+        log.info("resuming: %d of %d runs found in %s", done, runs, store.dir)
+    if progress:
+        progress(done, runs)
+    if missing:
+        for index, data in _EXECUTORS[executor](
+            scenario, missing, workers=workers, scheduler=scheduler
+        ):
+            store.write(index, data)
+            done += 1
+            if progress:
+                progress(done, runs)
+    return EnsembleResult(
+        scenario=scenario,
+        out=Path(out),
+        runs=runs,
+        quantiles=tuple(quantiles),
+        computed=len(missing),
+        timings={"wall_seconds": time.perf_counter() - t0},
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired runs of a base and an alternative scenario (common random numbers)."""
+
+    base: EnsembleResult
+    alternative: EnsembleResult
+
+    def differences(self, *, annual: bool = False) -> xr.Dataset:
+        """Statistics of the run-by-run differences alternative - base."""
+        return summarize(
+            self.alternative.run_paths,
+            minus=self.base.run_paths,
+            quantiles=self.base.quantiles,
+            annual=annual,
+        )
+
+
+def compare(
+    base: Scenario,
+    alternative: Scenario,
+    *,
+    runs: int,
+    out: str | Path,
+    **options: Any,
+) -> Comparison:
+    """Run both scenarios with the same per-run seeds and pair their runs.
+
+    The alternative is run with the base's seed, so run i of each shares random numbers.
+    Outputs go to `out`/base and `out`/<alternative name>.
+    """
+    alternative = alternative.model_copy(update={"seed": base.seed})
+    out = Path(out)
+    first = run_ensemble(base, runs=runs, out=out / "base", **options)
+    second = run_ensemble(alternative, runs=runs, out=out / alternative.name, **options)
+    return Comparison(first, second)
