@@ -230,13 +230,15 @@ def _dask(
             dashboard_address=None,
         )
     try:
-        with Client(scheduler or cluster) as client:
+        # Not the process-wide default client: xarray would then take a distributed lock
+        # (a scheduler round trip) for every NetCDF write in this process.
+        with Client(scheduler or cluster, set_as_default=False) as client:
             client.run(_prepare_worker)
             futures = client.map(
                 _simulate_run, [scenario] * len(indices), list(indices), pure=False
             )
             position = {f.key: i for f, i in zip(futures, indices, strict=True)}
-            for future in dask_completed(futures):
+            for future in dask_completed(futures, loop=client.loop):
                 yield position[future.key], future.result()
                 future.release()
     except OSError as exc:
