@@ -5,6 +5,8 @@ def test_public_api_is_pinned():
     assert sorted(tradesim.__all__) == sorted(
         [
             "CalibrationError",
+            "Comparison",
+            "EnsembleResult",
             "Scenario",
             "ScenarioError",
             "SimulationError",
@@ -12,9 +14,11 @@ def test_public_api_is_pinned():
             "TradesimError",
             "__version__",
             "annual_bilateral",
+            "compare",
             "currency_shares",
             "in_currency",
             "load_scenario",
+            "run_ensemble",
             "scenario_from_dict",
             "simulate",
             "write_outputs",

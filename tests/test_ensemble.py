@@ -285,3 +285,24 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dask_without_a_scheduler_starts_a_local_cluster(tmp_path, serial):
+    pytest.importorskip("distributed")
+    proc = _cli(
+        "run",
+        str(DATA / "small.yaml"),
+        "--runs",
+        "4",
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    for i in range(4):
+        with xr.open_dataset(tmp_path / "runs" / f"run_{i:05d}.nc", engine="scipy") as ds:
+            xr.testing.assert_identical(ds.load(), serial.run(i))

@@ -4,6 +4,7 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
+from tradesim.ensemble import Comparison, EnsembleResult, compare, run_ensemble
 from tradesim.errors import (
     CalibrationError,
     ScenarioError,
@@ -24,6 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CalibrationError",
+    "Comparison",
+    "EnsembleResult",
     "Scenario",
     "ScenarioError",
     "SimulationError",
@@ -31,9 +34,11 @@ __all__ = [
     "TradesimError",
     "__version__",
     "annual_bilateral",
+    "compare",
     "currency_shares",
     "in_currency",
     "load_scenario",
+    "run_ensemble",
     "scenario_from_dict",
     "simulate",
     "write_outputs",

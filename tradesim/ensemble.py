@@ -35,6 +35,7 @@ from tradesim.results import _atomic_write, to_dataset
 from tradesim.scenario import Scenario
 
 __all__ = [
+    "Comparison",
     "EnsembleResult",
     "ExecutorName",
     "compare",
