@@ -287,22 +287,16 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert "Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_dask_without_a_scheduler_starts_a_local_cluster(tmp_path, serial):
+def test_dask_without_a_scheduler_starts_a_local_cluster(tmp_path):
     pytest.importorskip("distributed")
-    proc = _cli(
-        "run",
-        str(DATA / "small.yaml"),
-        "--runs",
-        "4",
-        "--executor",
-        "dask",
-        "--workers",
-        "2",
-        "--out",
-        str(tmp_path),
-        "--quiet",
-    )
+    from tradesim import load_scenario
+
+    args = ["--runs", "4", "--executor", "dask", "--workers", "2", "--quiet"]
+    proc = _cli("run", str(DATA / "small.yaml"), *args, "--out", str(tmp_path / "dask"))
     assert proc.returncode == 0, proc.stderr
+    scenario = load_scenario(DATA / "small.yaml")
+    serial = run_ensemble(scenario, runs=4, out=tmp_path / "serial", executor="serial")
     for i in range(4):
-        with xr.open_dataset(tmp_path / "runs" / f"run_{i:05d}.nc", engine="scipy") as ds:
+        path = tmp_path / "dask" / "runs" / f"run_{i:05d}.nc"
+        with xr.open_dataset(path, engine="scipy") as ds:
             xr.testing.assert_identical(ds.load(), serial.run(i))
