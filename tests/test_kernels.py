@@ -138,39 +138,46 @@ def test_counter_uniforms_are_reproducible_uniform_and_local():
 # ------------------------------------------------------------------ choice kernels
 
 
-def _one_group(weights_firms, weights_ext):
-    """Arrays shaped for draw_options with one destination, one sector."""
+class _TwoOrigins:
+    """Just enough of a World for draw_options: agent origins A0, A1 and one external E."""
 
-    class W:
-        n_regions = len(weights_ext)
+    n_agent = 2
+    n_regions = 3
 
-    firm_w = np.asarray(weights_firms, float)[None, :]
-    ext_w = np.asarray(weights_ext, float)[None, :, None]
-    return W, firm_w, ext_w
+
+def _draw(firm_weights, ext_weight, n=120_000, key=1):
+    """One destination, one sector: 2 agent origins x 2 firms, then the external region."""
+    firm_w = np.asarray(firm_weights, float)[None, :]
+    ext_w = np.zeros((1, 3, 1))
+    ext_w[0, 2, 0] = ext_weight
+    ids = np.arange(n)
+    u_origin = Streams.uniforms(key, 0, (ids[:, None] * 3 + np.arange(3)).ravel()).reshape(n, 3)
+    u_firm = Streams.uniforms(key + 1, 0, ids)
+    return draw_options(_TwoOrigins, 4, firm_w, ext_w, 0, 0, u_origin, u_firm)
 
 
 def test_draw_options_follows_weights_and_skips_zero_weight():
-    W, firm_w, ext_w = _one_group([1.0, 0.0, 3.0], [0.0, 2.0])
-    u = Streams.uniforms(1, 0, np.arange(120_000))
-    opt = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
-    counts = np.bincount(opt, minlength=5)
-    assert counts[1] == 0 and counts[3] == 0
-    np.testing.assert_allclose(counts[[0, 2, 4]] / len(u), [1 / 6, 3 / 6, 2 / 6], atol=0.01)
+    opt = _draw([1.0, 0.0, 2.0, 1.0], 2.0)
+    counts = np.bincount(opt, minlength=5 + 2 * 3)
+    assert counts[1] == 0  # zero-weight firm never chosen
+    external = 4 + 0 * 3 + 2  # n_firms + sector * R + region
+    shares = counts[[0, 2, 3, external]] / len(opt)
+    np.testing.assert_allclose(shares, [1 / 6, 2 / 6, 1 / 6, 2 / 6], atol=0.01)
 
 
-def test_draw_options_is_monotone_in_a_weight():
-    u = Streams.uniforms(2, 0, np.arange(50_000))
-    W, firm_w, ext_w = _one_group([1.0, 2.0, 3.0], [1.0, 1.0])
-    before = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
-    W, firm_w, ext_w = _one_group([1.0, 0.7, 3.0], [1.0, 1.0])
-    after = draw_options(W, 3, firm_w, ext_w, 0, 0, u)
-    assert np.all(before[after == 1] == 1)  # whoever still picks option 1 picked it before
-    assert (after == 1).sum() < (before == 1).sum()
+def test_lowering_one_origin_changes_only_its_buyers():
+    """The origin race couples paired draws: every buyer who did not pick the origin whose
+    weight fell keeps its supplier; some of its buyers leave, none arrive."""
+    before = _draw([1.0, 2.0, 3.0, 1.0], 2.0)
+    after = _draw([1.0, 2.0, 1.5, 0.5], 2.0)  # origin A1's firms both halve
+    a1 = (before == 2) | (before == 3)
+    assert np.array_equal(before[~a1], after[~a1])
+    assert np.all(a1[(after == 2) | (after == 3)])
+    assert ((after == 2) | (after == 3)).sum() < a1.sum()
 
 
 def test_no_option_means_no_supplier():
-    W, firm_w, ext_w = _one_group([0.0, 0.0], [0.0])
-    assert (draw_options(W, 2, firm_w, ext_w, 0, 0, np.array([0.1, 0.9])) == -1).all()
+    assert (_draw([0.0, 0.0, 0.0, 0.0], 0.0, n=10) == -1).all()
 
 
 def test_prices_fall_with_idle_capacity_and_rise_when_full():

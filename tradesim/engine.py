@@ -88,7 +88,7 @@ class _Run:
         self.buyers: Buyers = make_buyers(
             w, scenario.population.buyers_per_sector, streams.generator("buyers")
         )
-        self.keys = {name: streams.key(name) for name in ("origin", "currency", "duration")}
+        self.keys = {name: streams.key(name) for name in ("origin", "firm", "currency", "duration")}
         R, S, C, A = w.n_regions, w.n_sectors, w.n_currencies, w.n_agent
         T = w.burn_in + w.n_months
         n_firms = len(self.firms)
@@ -261,13 +261,20 @@ class _Run:
         n_firms = len(f)
         per_sector = w.n_agent * f.per_group
         option = np.empty(idx.size, dtype=np.int32)
-        u = Streams.uniforms(self.keys["origin"], month, idx)
+        R = w.n_regions
+        u_firm = Streams.uniforms(self.keys["firm"], month, idx)
         bounds = np.searchsorted(idx, np.arange(w.n_agent * w.n_sectors + 1) * b.per_group)
         for g in range(w.n_agent * w.n_sectors):
             lo, hi = bounds[g], bounds[g + 1]
             if hi > lo:
                 d, s = divmod(g, w.n_sectors)
-                option[lo:hi] = draw_options(w, per_sector, firm_w, ext_w, d, s, u[lo:hi])
+                # One uniform per (buyer, origin) for the origin race, drawn per group to keep
+                # temporaries small when every buyer renews (the first month).
+                race_ids = (idx[lo:hi, None] * R + np.arange(R)[None, :]).ravel()
+                u_origin = Streams.uniforms(self.keys["origin"], month, race_ids)
+                option[lo:hi] = draw_options(
+                    w, per_sector, firm_w, ext_w, d, s, u_origin.reshape(-1, R), u_firm[lo:hi]
+                )
         valid = option >= 0
         opt = np.where(valid, option, 0).astype(np.int64)
         is_firm = opt < n_firms

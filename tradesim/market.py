@@ -115,30 +115,41 @@ def draw_options(
     ext_w: F64,
     destination: int,
     sector: int,
-    u: F64,
+    u_origin: F64,
+    u_firm: F64,
 ) -> NDArray[np.int32]:
-    """Inverse-CDF draw of supplier options for buyers of one (destination, sector) group.
+    """Draw supplier options for buyers of one (destination, sector) group.
 
-    Options are the sector's firms (by origin, then firm) followed by the external regions.
-    Returns global option ids (firm index, or n_firms + sector * R + region), or -1 where no
-    option has positive weight. Inverse-CDF sampling keeps choices monotone: lowering one
-    origin's weight shrinks its interval of uniforms to a subset of the old one.
+    Two stages with the same distribution as one logit over all options: the origin by an
+    exponential race, argmin_o E_o / W_o with E_o = -log(u_origin[:, o]) and W_o the summed
+    weight of o's options (P(o) = W_o / sum W); then a firm within the origin by inverse CDF
+    over its firms' weights (P(j | o) = w_j / W_o). A shock to one origin's weights changes
+    only the choices of buyers who picked, or now pick, that origin: every other buyer keeps
+    its supplier, so paired runs differ only where the policy acts.
+
+    u_origin is (n, R), u_firm (n,). Returns global option ids (firm index, or
+    n_firms + sector * R + region), or -1 where no option has positive weight.
     """
+    A, R = world.n_agent, world.n_regions
+    per_origin = n_firms_per_sector // A
     lo = sector * n_firms_per_sector
-    weights = np.concatenate(
-        [firm_w[destination, lo : lo + n_firms_per_sector], ext_w[destination, :, sector]]
-    )
-    cum = np.cumsum(weights)
-    total = cum[-1]
-    if not total > 0.0:
-        return np.full(u.shape, -1, dtype=np.int32)
-    local = np.searchsorted(cum, u * total, side="right")
-    local = np.minimum(local, len(weights) - 1)
+    firm_block = firm_w[destination, lo : lo + n_firms_per_sector].reshape(A, per_origin)
+    totals = np.concatenate([firm_block.sum(axis=1), ext_w[destination, A:, sector]])
+    with np.errstate(divide="ignore"):
+        score = -np.log(u_origin[:, : len(totals)]) / totals[None, :]
+    score[:, totals <= 0] = np.inf
+    origin = np.argmin(score, axis=1)
+    none = ~np.isfinite(score[np.arange(len(origin)), origin])
     n_firms = firm_w.shape[1]
-    ext_region = local - n_firms_per_sector
-    return np.where(
-        local < n_firms_per_sector, lo + local, n_firms + sector * world.n_regions + ext_region
-    ).astype(np.int32)
+    out = np.where(origin >= A, n_firms + sector * R + origin, -1).astype(np.int64)
+    for o in range(A):
+        pick = np.flatnonzero((origin == o) & ~none)
+        if pick.size:
+            cum = np.cumsum(firm_block[o])
+            j = np.searchsorted(cum, u_firm[pick] * cum[-1], side="right")
+            out[pick] = lo + o * per_origin + np.minimum(j, per_origin - 1)
+    out[none] = -1
+    return out.astype(np.int32)
 
 
 def adjust_prices(

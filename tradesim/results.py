@@ -26,6 +26,7 @@ from tradesim.scenario import Scenario
 __all__ = [
     "SimulationResult",
     "annual_bilateral",
+    "comparison_metrics",
     "currency_shares",
     "format_summary",
     "in_currency",
@@ -171,6 +172,75 @@ def origin_shares(result: SimulationResult, destination: str) -> xr.DataArray:
     annual = da.groupby("month.year").sum()
     total = annual.sum("origin")
     return (annual / total.where(total > 0)).fillna(0.0).rename("origin_share")
+
+
+def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str]) -> xr.Dataset:
+    """Paired differences alternative - base of one run pair (same seed), in USD.
+
+    - `bilateral_usd` (year, origin, destination): change in trade, domestic sales excluded;
+    - `imports_by_origin_usd` (destination, sector, origin): change in each destination's
+      purchases from each origin over the horizon (domestic included, so that substitution
+      toward home supply shows);
+    - `trade_creation_usd` (destination, sector): change in total imports from abroad;
+      `trade_diversion_usd` (destination, sector): imports gained by the foreign origins
+      whose sales rose — in the sense of WITS SMART, trade diverted to other suppliers
+      (for a tariff cut on a partner: imports diverted *from* the others, with sign flipped);
+    - `currency_share` (scenario, year, currency): settlement shares on the agent economies'
+      routes, both ways, in base and alternative;
+    - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes;
+    - `welfare_usd` (year, destination): consumer price effect, minus the change in the CES
+      price index times spending, summed over sectors (first order in the price change),
+      plus the change in tariff revenue collected by the destination.
+    """
+    foreign = base["origin"] != base["destination"]
+    d_ship = (alt["shipped_usd"] - base["shipped_usd"]).sum("currency")
+    bilateral = d_ship.where(foreign, 0.0).sum("sector").groupby("month.year").sum()
+    by_origin = (
+        d_ship.sum("month").rename(destination="importer").transpose("importer", "sector", "origin")
+    )
+    abroad = by_origin.where(by_origin["origin"] != by_origin["importer"], 0.0)
+    creation = abroad.sum("origin")
+    diversion = abroad.where(abroad > 0, 0.0).sum("origin")
+
+    shares = []
+    for data in (base, alt):
+        flow = data["shipped_usd"].sel(origin=list(agents), destination=list(agents))
+        flow = flow.where(flow["origin"] != flow["destination"], 0.0).sum(
+            ["origin", "destination", "sector"]
+        )
+        annual = flow.groupby("month.year").sum()
+        total = annual.sum("currency")
+        shares.append((annual / total.where(total > 0)).fillna(0.0))
+    share = xr.concat(shares, dim=xr.DataArray(["base", "alternative"], dims="scenario"))
+
+    def by_destination(name: str, data: xr.Dataset) -> xr.DataArray:
+        da = data[name]
+        da = da.sum([d for d in ("origin", "sector", "currency") if d in da.dims])
+        return da.groupby("month.year").sum()
+
+    d_revenue = by_destination("tariff_revenue_usd", alt) - by_destination(
+        "tariff_revenue_usd", base
+    )
+    d_frozen = by_destination("frozen_usd", alt) - by_destination("frozen_usd", base)
+    # Buyers' spending in the base: customs value plus tariffs, by destination and sector.
+    spending = base["shipped_usd"].sum(["origin", "currency"]) + base["tariff_revenue_usd"].sum(
+        "origin"
+    )
+    price_change = np.log(alt["buyer_price_index"] / base["buyer_price_index"])
+    consumer = -(spending * price_change.fillna(0.0)).sum("sector").groupby("month.year").sum()
+    welfare = consumer + d_revenue
+    return xr.Dataset(
+        {
+            "bilateral_usd": bilateral,
+            "imports_by_origin_usd": by_origin,
+            "trade_creation_usd": creation,
+            "trade_diversion_usd": diversion,
+            "currency_share": share,
+            "tariff_revenue_usd": d_revenue,
+            "frozen_usd": d_frozen,
+            "welfare_usd": welfare,
+        }
+    )
 
 
 def _agent_pairs(result: SimulationResult) -> list[tuple[str, str]]:

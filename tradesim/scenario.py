@@ -351,8 +351,8 @@ Shock = Annotated[
 ]
 
 
-SHOCK_TYPES: tuple[str, ...] = tuple(
-    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+_SHOCK_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in (
         TariffShock,
         SanctionShock,
@@ -363,7 +363,8 @@ SHOCK_TYPES: tuple[str, ...] = tuple(
         TradeCostShock,
         CapacityShock,
     )
-)
+}
+SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
 
 # --------------------------------------------------------------------------- scenario
 
@@ -537,6 +538,7 @@ class _Marks:
                 break
             found = (*found, part)
         file, line, col = self.at.get(found, (None, None, None))
+        line, col = (line or None), (col or None)
         if len(clean) >= 2 and clean[0] == "shocks" and clean[1] in self.shock_index_in_file:
             clean = ["shocks", self.shock_index_in_file[clean[1]], *clean[2:]]
         return file, line, col, _join_path([str(p) for p in clean])
@@ -618,10 +620,60 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
     return data, marks
 
 
+def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The model class that holds the last key of `loc` (following the schema)."""
+    current: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part in current.model_fields:
+                current = current.model_fields[part].annotation
+            elif part in SHOCK_TYPES:
+                current = _SHOCK_MODELS[part]
+            else:
+                return None
+            continue
+        current = _unwrap(current, part)
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any, part: Any) -> Any:
+    """Step from a container annotation (list, dict, Optional, Annotated) to its item."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(args[0], part)
+    if origin in (list, dict) and args:
+        return args[-1] if origin is dict else args[0]
+    if args:  # a union: the first member that is a model or container
+        for arg in args:
+            if arg is not type(None):
+                return arg if _is_model(arg) or typing.get_origin(arg) else _unwrap(arg, part)
+    return None
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _did_you_mean(loc: Sequence[Any]) -> str:
+    import difflib
+
+    model = _model_at([p for p in loc if not _is_type_segment(p)])
+    if model is None or not isinstance(loc[-1], str):
+        return ""
+    fields = [f for f in model.model_fields if f != "type"]
+    close = difflib.get_close_matches(loc[-1], fields, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(fields)}"
+
+
 def _describe(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
-        msg = "unknown field (not part of the scenario schema)"
+        return "unknown field" + _did_you_mean(err["loc"])
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif err["type"] == "union_tag_invalid":
@@ -767,8 +819,51 @@ def scenario_files(path: str | Path) -> list[Path]:
         files.append(nxt)
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
+    """Apply one `path.to.field=value` (value read as YAML) to the scenario data."""
+    where = f"--set {assignment}"
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError([Problem("expected path.to.field=value", "", where)])
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(f"the value is not valid YAML: {exc}", key, where)]) from None
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node[part] if _has(node, part) else None
+        if child is None:
+            if isinstance(node, dict):
+                child = node[part] = {}
+            else:
+                at = _join_path([str(p) for p in parts[: i + 1]])
+                raise ScenarioError([Problem(f"{at} does not exist", key, where)])
+        node = child
+    last = parts[-1]
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
+    else:
+        raise ScenarioError([Problem(f"{key} does not exist", key, where)])
+    marks.at[tuple(parts)] = (where, 0, 0)  # 0: no line or column to show
+    for i in range(1, len(parts)):  # nested problems under an override point at it too
+        marks.at.setdefault(tuple(parts[:i]), (where, 0, 0))
+
+
+def _has(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def load_scenario(path: str | Path, *, overrides: Sequence[str] = ()) -> Scenario:
     """Read and validate a scenario file, resolving `extends:`.
+
+    `overrides` are `path.to.field=value` assignments (the value read as YAML), applied to the
+    resolved file and validated like it, e.g. ``parameters.markup=1.3`` or
+    ``shocks.0.rate=25%``.
 
     Raises
     ------
@@ -778,6 +873,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     data, marks = _load_data(path, (path.resolve(),))
+    if not isinstance(data, dict) and overrides:
+        raise ScenarioError([Problem("overrides need a scenario mapping", "", str(path))])
+    for assignment in overrides:
+        _apply_override(data, marks, assignment)
     return scenario_from_dict(data, source=str(path), marks=marks)
 
 
