@@ -226,7 +226,7 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
     spending = base["shipped_usd"].sum(["origin", "currency"]) + base["tariff_revenue_usd"].sum(
         "origin"
     )
-    price_change = np.log(alt["buyer_price_index"] / base["buyer_price_index"])
+    price_change = xr.apply_ufunc(np.log, alt["buyer_price_index"] / base["buyer_price_index"])
     consumer = -(spending * price_change.fillna(0.0)).sum("sector").groupby("month.year").sum()
     welfare = consumer + d_revenue
     return xr.Dataset(
