@@ -1,30 +1,33 @@
-"""The command line: `tradesim run SCENARIO [--runs N] [--executor ...] [--seed N] [--out DIR]`.
+"""The command line: run, validate, compare, schema, shocks, new.
 
-User mistakes (a bad scenario, an unwritable output folder, an unreachable scheduler) print
-a clear message on stderr and exit with code 2; a traceback is shown only with --debug.
+User mistakes (a bad scenario, an existing output folder, an unreachable scheduler) print a
+clear message on stderr and exit with code 2; a traceback is shown only with --debug.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import shutil
 import sys
 import time
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tradesim import __version__
-from tradesim.ensemble import EnsembleResult, run_ensemble
-from tradesim.errors import TradesimError
-from tradesim.results import _atomic_write, format_summary, manifest, write_outputs
-from tradesim.scenario import Scenario, load_scenario, scenario_files
-from tradesim.simulate import simulate
+from tradesim.errors import ScenarioError, TradesimError
 
 __all__ = ["main"]
 
 EXIT_USER_ERROR = 2
+FORMATS = ("csv", "parquet", "netcdf")
+
+
+# ----------------------------------------------------------------------------- argument types
 
 
 def _non_negative(text: str) -> int:
@@ -56,43 +59,103 @@ def _quantiles(text: str) -> tuple[float, ...]:
     return values
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in values if v not in FORMATS]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(FORMATS)} (comma-separated)")
+    return values
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field, e.g. --set parameters.markup=1.3 (repeatable)",
+    )
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    _scenario_options(p)
+    p.add_argument("--seed", type=_non_negative, default=None, help="override the scenario seed")
+    p.add_argument("--runs", type=_positive, default=1, help="Monte Carlo runs (default 1)")
+    p.add_argument(
+        "--executor",
+        choices=["serial", "processes", "dask"],
+        default="processes",
+        help="where ensemble runs execute (default: local processes)",
+    )
+    p.add_argument("--workers", type=_positive, default=None, help="processes or Dask workers")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT)")
+    p.add_argument(
+        "--quantiles",
+        type=_quantiles,
+        default=(0.05, 0.95),
+        help="band quantiles for ensembles (default 0.05,0.95)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradesim", description="Scenario simulation of bilateral trade."
     )
     parser.add_argument("--version", action="version", version=f"tradesim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario (once, or as an ensemble) and write outputs")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run scenarios (once, or as ensembles) and write outputs")
+    run.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="YAML files")
+    _run_options(run)
     run.add_argument(
-        "--seed", type=_non_negative, default=None, help="override the scenario's seed"
-    )
-    run.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: out/<scenario name>)"
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default out/NAME; with several scenarios, OUT/NAME each)",
     )
     run.add_argument("--check", action="store_true", help="verify accounting every month")
     run.add_argument(
-        "--runs", type=_positive, default=1, help="Monte Carlo runs (default 1: a single run)"
+        "--format",
+        type=_formats,
+        default=("csv", "netcdf"),
+        help="output formats, comma-separated from csv, parquet, netcdf (default csv,netcdf)",
     )
-    run.add_argument(
-        "--executor",
-        choices=["serial", "processes", "dask"],
-        default="processes",
-        help="where ensemble runs execute (default: local processes)",
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO")
+    _scenario_options(validate)
+
+    compare = sub.add_parser(
+        "compare", help="run alternatives against a base with common random numbers"
     )
-    run.add_argument("--workers", type=_positive, default=None, help="processes or Dask workers")
-    run.add_argument(
-        "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
+    compare.add_argument("base", type=Path, metavar="BASE")
+    compare.add_argument("alternatives", type=Path, nargs="+", metavar="ALT")
+    _run_options(compare)
+    compare.add_argument("--out", type=Path, default=Path("out/compare"), help="output folder")
+
+    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files")
+    schema.add_argument("--out", type=Path, default=None, help="file (default: standard output)")
+
+    sub.add_parser("shocks", help="list the shock types with their fields, units and defaults")
+
+    new = sub.add_parser("new", help="write a commented scenario that extends the baseline")
+    new.add_argument("name", help="scenario name (letters, digits, _ and -)")
+    new.add_argument(
+        "--extends", type=Path, default=Path("scenarios/baseline.yaml"), help="parent scenario"
     )
-    run.add_argument(
-        "--quantiles",
-        type=_quantiles,
-        default=(0.05, 0.95),
-        help="band quantiles for ensembles (default 0.05,0.95)",
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress output")
+    new.add_argument("--dir", type=Path, default=Path("scenarios"), help="where to write it")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
+
+
+# ----------------------------------------------------------------------------- progress
 
 
 class _Progress:
@@ -123,15 +186,272 @@ class _Progress:
         if done < total and now - self.last_line < self.every and done != self.first_done:
             return
         self.last_line = now
-        elapsed = now - self.start
         new = done - self.first_done
+        elapsed = now - self.start
         rate = new / elapsed if elapsed > 0 and new else 0.0
         left = f", about {(total - done) / rate:.0f} s left" if rate and done < total else ""
         print(f"{self.label}: {done}/{total} runs, {rate:.2f} runs/s{left}", file=sys.stderr)
 
 
-def _format_bands(result: EnsembleResult) -> str:
-    bands = _bilateral_bands(result)
+# ----------------------------------------------------------------------------- commands
+
+
+def _load(path: Path, args: argparse.Namespace) -> Any:
+    from tradesim.scenario import load_scenario
+
+    scenario = load_scenario(path, overrides=args.overrides)
+    if getattr(args, "seed", None) is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    return scenario
+
+
+def _prepare_out(out: Path, force: bool, ensemble: bool) -> None:
+    """Refuse to overwrite finished outputs unless --force; an ensemble folder resumes."""
+    if not out.exists():
+        return
+    if force:
+        shutil.rmtree(out)
+        return
+    if ensemble and (out / "ensemble.json").exists():
+        return  # resume; the ensemble checks that it is the same scenario
+    if any(out.iterdir()):
+        raise TradesimError(f"{out} exists and is not empty; use --force to overwrite it")
+
+
+@contextlib.contextmanager
+def _writing_to(out: Path) -> Iterator[None]:
+    """Turn file-system errors while writing outputs into a clear user error."""
+    try:
+        yield
+    except OSError as exc:
+        raise TradesimError(f"cannot write outputs to {out}: {exc.strerror or exc}") from exc
+
+
+def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
+    from tradesim.ensemble import run_ensemble
+
+    return run_ensemble(
+        scenario,
+        runs=args.runs,
+        out=out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        quantiles=args.quantiles,
+        progress=_Progress(scenario.name, args.quiet),
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tradesim.results import format_summary, write_outputs
+    from tradesim.scenario import scenario_files
+    from tradesim.simulate import simulate
+
+    scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
+    for k, (path, scenario) in enumerate(scenarios):
+        if args.out is None:
+            out = Path("out") / scenario.name
+        else:
+            out = args.out / scenario.name if len(scenarios) > 1 else args.out
+        sources = scenario_files(path)
+        if k:
+            print()
+        with _writing_to(out):
+            _prepare_out(out, args.force, ensemble=args.runs > 1)
+            if args.runs == 1:
+                result = simulate(scenario, check=args.check)
+                print(format_summary(result))
+                written = write_outputs(result, out, sources=sources, formats=args.format)
+                names = [p.name for p in written]
+            else:
+                ensemble = _ensemble(scenario, out, args)
+                print(_format_bands(ensemble))
+                if ensemble.computed < ensemble.runs:
+                    reused = ensemble.runs - ensemble.computed
+                    print(f"\n{reused} runs were found in {out}/runs and reused")
+                names = ensemble.write_outputs(sources)
+        print(f"\nWrote {', '.join(names)} to {out}/")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.scenarios:
+        try:
+            scenario = _load(path, args)
+        except ScenarioError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            continue
+        print(
+            f"ok: {path} ({scenario.name}: {scenario.start:%Y-%m} to {scenario.end:%Y-%m}, "
+            f"{len(scenario.regions)} regions, {len(scenario.sectors)} sectors, "
+            f"{len(scenario.shocks)} shocks)"
+        )
+    if failed:
+        print(f"{failed} of {len(args.scenarios)} files have problems", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from tradesim.ensemble import compare
+    from tradesim.results import comparison_metrics
+    from tradesim.simulate import simulate
+
+    base = _load(args.base, args)
+    alternatives = [_load(path, args) for path in args.alternatives]
+    for k, alt in enumerate(alternatives):
+        alt = alt.model_copy(update={"seed": base.seed})
+        out = args.out / alt.name
+        with _writing_to(out):
+            _prepare_out(out, args.force, ensemble=args.runs > 1)
+        if args.runs == 1:
+            b, a = simulate(base), simulate(alt)
+            metrics = comparison_metrics(b.data, a.data, list(base.economies))
+            metrics = metrics.expand_dims(statistic=["mean"])
+        else:
+            comparison = compare(
+                base,
+                alt,
+                runs=args.runs,
+                out=out / "runs",
+                executor=args.executor,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                quantiles=args.quantiles,
+                progress=_Progress(f"{base.name} vs {alt.name}", args.quiet),
+            )
+            metrics = comparison.metrics()
+        if k:
+            print()
+        print(_format_comparison(base, alt, metrics, args.runs))
+        with _writing_to(out):
+            out.mkdir(parents=True, exist_ok=True)
+            _write_comparison(metrics, out)
+        print(f"\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv to {out}/")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from tradesim.scenario import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.out.write_text(text)
+        except OSError as exc:
+            raise TradesimError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"Wrote the scenario JSON Schema to {args.out}")
+    return 0
+
+
+def _cmd_shocks(args: argparse.Namespace) -> int:
+    print(shock_reference())
+    return 0
+
+
+def shock_reference() -> str:
+    """Every shock type with its fields: type, default and description (from the schema)."""
+    from tradesim.scenario import _SHOCK_MODELS
+
+    lines: list[str] = []
+    for kind, model in _SHOCK_MODELS.items():
+        doc = (model.__doc__ or "").strip().splitlines()[0]
+        lines += [f"{kind}: {doc}"]
+        for name, info in model.model_fields.items():
+            if name == "type":
+                continue
+            required = info.is_required()
+            default = (
+                "required"
+                if required
+                else f"default {info.get_default(call_default_factory=True)!r}"
+            )
+            text = info.description or ""
+            lines.append(
+                f"  {name:<20} {_type_name(info.annotation):<24} {default}. {text}".rstrip()
+            )
+        lines.append("")
+    lines.append("Dates: YYYY-MM or YYYY-MM-DD (a mid-month date applies pro rata in its month).")
+    lines.append('Rates and changes: fractions (0.25) or percentages ("25%").')
+    return "\n".join(lines)
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation)
+    for old, new in (("typing.", ""), ("datetime.date", "date"), ("<class '", ""), ("'>", "")):
+        text = text.replace(old, new)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    return text.replace("Annotated[", "").split(",")[0] if "Annotated" in text else text
+
+
+NEW_TEMPLATE = """\
+# {name}: describe here what this scenario models, and cite the source of every date, rate
+# and amount you use (an official notice, a statistics table, a paper).
+#
+# It extends {parent}: every field there applies unless you override it here, and the
+# shocks below are added to the parent's. Check it with `tradesim validate {path}`,
+# run it with `tradesim run {path}` and set it against its parent with
+# `tradesim compare {parent_path} {path}`. `tradesim shocks` lists every shock type.
+extends: {extends}
+name: {name}
+description: TODO one line on what this scenario asks
+
+# end: 2019-12            # extend the horizon (exogenous paths stay flat past their last point)
+# parameters:
+#   renewal_months: 12     # override any parameter of the parent
+
+shocks:
+  - type: tariff           # an ad valorem tariff by the importer on the origin's goods
+    name: example tariff
+    importer: CN
+    origin: US
+    sectors: [agriculture] # or: all
+    rate: 25%              # a fraction (0.25) or a percentage
+    start: 2018-07-06      # YYYY-MM or YYYY-MM-DD (pro-rated in its first month)
+    # end: 2019-01         # first date it no longer applies
+    # ramp_months: 3       # linear phase-in
+"""
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    import os
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
+        raise TradesimError(f"{args.name!r} is not a valid name: use letters, digits, _ and -")
+    if not args.extends.is_file():
+        raise TradesimError(f"the scenario to extend does not exist: {args.extends}")
+    path = args.dir / f"{args.name}.yaml"
+    if path.exists() and not args.force:
+        raise TradesimError(f"{path} exists; use --force to overwrite it")
+    extends = Path(os.path.relpath(args.extends, args.dir)).as_posix()
+    text = NEW_TEMPLATE.format(
+        name=args.name,
+        parent=args.extends.name,
+        extends=extends,
+        path=path,
+        parent_path=args.extends,
+    )
+    try:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise TradesimError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    print(f"Wrote {path}; edit it, then: tradesim validate {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- report text
+
+
+def _format_bands(result: Any) -> str:
+    bands = result.bilateral_bands()
     names = list(result.scenario.economies)
     years = [int(y) for y in bands["year"].values]
     lo, hi = (f"q{q:g}" for q in (result.quantiles[0], result.quantiles[-1]))
@@ -143,96 +463,119 @@ def _format_bands(result: EnsembleResult) -> str:
     ]
     for o in names:
         for d in names:
-            if o == d:
-                continue
-            cells = []
-            for y in years:
-                v = bands.sel(origin=o, destination=d, year=y) / 1e9
-                cells.append(
-                    f"{float(v.sel(statistic='mean')):.2f} [{float(v.sel(statistic=lo)):.2f},"
-                    f" {float(v.sel(statistic=hi)):.2f}]"
-                )
-            lines.append(f"{o + ' -> ' + d:<12}" + "".join(f"{c:>24}" for c in cells))
+            if o != d:
+                cells = []
+                for y in years:
+                    v = bands.sel(origin=o, destination=d, year=y) / 1e9
+                    mean, a, b = (float(v.sel(statistic=k)) for k in ("mean", lo, hi))
+                    cells.append(f"{mean:.2f} [{a:.2f}, {b:.2f}]")
+                lines.append(f"{o + ' -> ' + d:<12}" + "".join(f"{c:>24}" for c in cells))
     return "\n".join(lines)
 
 
-def _bilateral_bands(result: EnsembleResult) -> Any:
-    from tradesim.ensemble import summarize
-
-    return summarize(
-        result.run_paths,
-        quantiles=result.quantiles,
-        annual=True,
-        variables=["shipped_usd"],
-        sum_over=("sector", "currency"),
-    )["shipped_usd"]
+def _cell(da: Any, bands: bool, lo: str, hi: str, scale: float = 1e9) -> str:
+    mean = float(da.sel(statistic="mean")) / scale
+    if not bands:
+        return f"{mean:+.3f}"
+    a, b = float(da.sel(statistic=lo)) / scale, float(da.sel(statistic=hi)) / scale
+    return f"{mean:+.3f} [{a:+.3f}, {b:+.3f}]"
 
 
-def _write_ensemble_outputs(result: EnsembleResult, sources: Sequence[Path]) -> list[str]:
-    out = result.out
-    written = []
-    for name, annual in (("summary_monthly.nc", False), ("summary_annual.nc", True)):
-        summary = result.summary(annual=annual)
+def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
+    stats = list(m["statistic"].values)
+    bands = len(stats) > 1
+    lo, hi = (stats[2], stats[-1]) if bands else ("", "")
+    agents = list(base.economies)
+    years = [int(y) for y in m["year"].values]
+    what = f"{runs} paired runs" if runs > 1 else "one paired run"
+    band = f" mean [{lo}, {hi}]" if bands else ""
+    w = 26 if bands else 10
+    lines = [
+        f"Compare {alt.name!r} with {base.name!r}: {what}"
+        f" (common random numbers, seed {base.seed})",
+        "",
+        f"Bilateral trade, change in USD billion{band}",
+        f"{'':<14}" + "".join(f"{y:>{w}}" for y in years),
+    ]
+    for o in agents:
+        for d in agents:
+            if o != d:
+                da = m["bilateral_usd"].sel(origin=o, destination=d)
+                lines.append(
+                    f"{o + ' -> ' + d:<14}"
+                    + "".join(f"{_cell(da.sel(year=y), bands, lo, hi):>{w}}" for y in years)
+                )
+    mean = m.sel(statistic="mean")
+    moved = abs(mean["imports_by_origin_usd"]).max("origin")
+    top = moved.where(moved["importer"].isin(agents)).stack(cell=("importer", "sector"))
+    top = top.dropna("cell").sortby(top.dropna("cell"), ascending=False)[:5]
+    lines += ["", "Imports by origin, change over the horizon, USD billion (largest moves)"]
+    largest = float(top.max()) if top.size else 0.0
+    for importer, sector in top["cell"].values:
+        if float(moved.sel(importer=importer, sector=sector)) <= 0.01 * largest or largest == 0:
+            continue  # negligible next to the largest move
+        row = mean["imports_by_origin_usd"].sel(importer=importer, sector=sector) / 1e9
+        parts = [
+            f"{o}{' (home)' if o == importer else ''} {float(row.sel(origin=o)):+.3f}"
+            for o in row["origin"].values
+        ]
+        creation = float(mean["trade_creation_usd"].sel(importer=importer, sector=sector)) / 1e9
+        diversion = float(mean["trade_diversion_usd"].sel(importer=importer, sector=sector)) / 1e9
+        lines.append(f"  {importer} {sector}: " + ", ".join(parts))
+        lines.append(
+            f"    trade creation {creation:+.3f} (change in imports), "
+            f"diverted to other suppliers {diversion:+.3f}"
+        )
+    last = years[-1]
+    share = mean["currency_share"].sel(year=last)
+    lines += [
+        "",
+        f"Settlement-currency shares between {', '.join(agents)}, {last}: base -> alternative",
+    ]
+    for c in share["currency"].values:
+        b_, a_ = (float(share.sel(scenario=k, currency=c)) for k in ("base", "alternative"))
+        if b_ or a_:
+            lines.append(f"  {c:<6} {b_:7.1%} -> {a_:7.1%}")
+    for name, title in (
+        ("tariff_revenue_usd", "Tariff revenue"),
+        ("frozen_usd", "Frozen payments"),
+        ("welfare_usd", "Welfare (consumer price effect + tariff revenue)"),
+    ):
+        total = m[name].sum("year")
+        cells = [
+            f"{d} {_cell(total.sel(destination=d), bands, lo, hi)}"
+            for d in total["destination"].values
+            if float(abs(total.sel(destination=d, statistic="mean"))) >= 5e5  # shown: >= 0.0005
+        ]
+        lines.append(
+            f"{title}, change over the horizon, USD billion: " + (", ".join(cells) or "none")
+        )
+    return "\n".join(lines)
 
-        def write(path: Path, ds: Any = summary) -> None:
-            ds.to_netcdf(path, engine="scipy")
 
-        _atomic_write(out / name, write)
-        written.append(name)
-    bands = _bilateral_bands(result).to_dataset(dim="statistic").to_dataframe().reset_index()
-    bands = bands[bands["origin"] != bands["destination"]]
-    _atomic_write(
-        out / "annual_bilateral_bands.csv",
-        lambda p: bands.to_csv(p, index=False, float_format="%.6g"),
-    )
-    written.append("annual_bilateral_bands.csv")
-    info = manifest(_first_run_as_result(result), sources)
-    info.update(runs=result.runs, quantiles=list(result.quantiles), outputs=written)
-    info["seed"] = result.scenario.seed
-    info["timings_seconds"] = result.timings
-    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
-    return [*written, "manifest.json", "runs/"]
+def _write_comparison(metrics: Any, out: Path) -> None:
+    from tradesim.results import _atomic_write, writer
+
+    _atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
+    tables = {
+        "bilateral_change.csv": metrics["bilateral_usd"],
+        "imports_by_origin.csv": metrics["imports_by_origin_usd"],
+    }
+    for name, da in tables.items():
+        df = da.to_dataset(dim="statistic").to_dataframe().reset_index()
+        _atomic_write(out / name, writer(df, "to_csv", index=False, float_format="%.6g"))
 
 
-def _first_run_as_result(result: EnsembleResult) -> Any:
-    from tradesim.results import SimulationResult
+# ----------------------------------------------------------------------------- entry point
 
-    return SimulationResult(scenario=result.scenario, seed=result.scenario.seed, data=result.run(0))
-
-
-def _with_seed(scenario: Scenario, seed: int | None) -> Scenario:
-    return scenario if seed is None else scenario.model_copy(update={"seed": seed})
-
-
-def _run(args: argparse.Namespace) -> int:
-    scenario = _with_seed(load_scenario(args.scenario), args.seed)
-    out = args.out if args.out is not None else Path("out") / scenario.name
-    sources = scenario_files(args.scenario)
-    try:
-        if args.runs == 1:
-            result = simulate(scenario, check=args.check)
-            print(format_summary(result))
-            names = [p.name for p in write_outputs(result, out, sources=sources)]
-        else:
-            ensemble = run_ensemble(
-                scenario,
-                runs=args.runs,
-                out=out,
-                executor=args.executor,
-                workers=args.workers,
-                scheduler=args.scheduler,
-                quantiles=args.quantiles,
-                progress=_Progress(scenario.name, args.quiet),
-            )
-            print(_format_bands(ensemble))
-            if ensemble.computed < ensemble.runs:
-                reused = ensemble.runs - ensemble.computed
-                print(f"\n{reused} runs were found in {out}/runs and reused")
-            names = _write_ensemble_outputs(ensemble, sources)
-    except OSError as exc:
-        raise TradesimError(f"cannot write outputs to {out}: {exc.strerror or exc}") from exc
-    print(f"\nWrote {', '.join(names)} to {out}/")
-    return 0
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "compare": _cmd_compare,
+    "schema": _cmd_schema,
+    "shocks": _cmd_shocks,
+    "new": _cmd_new,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,11 +583,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return _run(args)
+        return COMMANDS[args.command](args)
     except TradesimError as exc:
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted; finished runs are kept and the same command resumes", file=sys.stderr)

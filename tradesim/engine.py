@@ -25,6 +25,7 @@ from tradesim._random import Streams
 from tradesim.agents import NO_SUPPLIER, Buyers, Firms, make_buyers, make_firms
 from tradesim.errors import SimulationError
 from tradesim.market import (
+    _route_wedge,
     adjust_prices,
     choice_weights,
     draw_options,
@@ -63,6 +64,7 @@ class RawRun:
     relationships: NDArray[np.int64]  # (T, O, D, S, C) active relationships at month end
     tariff_revenue: F64  # (T, O, D, S)
     tariff_rate: F64  # (T, O, D, S)
+    price_wedge: F64  # (T, O, D, S) trade cost x (1 + tariff) x (1 + secondary cost)
     exports: F64  # (T, O, S) sales abroad, summed over each origin's suppliers (exporter side)
     price_index: F64  # (T, O, S) suppliers' USD price index
     buyer_price_index: F64  # (T, D, S) CES index of delivered prices, 1 in the base year
@@ -109,6 +111,7 @@ class _Run:
         self.relationships = np.zeros((T, R, R, S, C), dtype=np.int64)
         self.tariff_revenue = np.zeros((T, R, R, S))
         self.tariff_rate = np.zeros((T, R, R, S))
+        self.price_wedge = np.zeros((T, R, R, S))
         self.exports = np.zeros((T, R, S))
         self.price_index = np.zeros((T, R, S))
         self.buyer_price_index = np.zeros((T, R, S))
@@ -368,6 +371,7 @@ class _Run:
         )
 
         self.tariff_rate[row] = policy.tariff.transpose(1, 0, 2)
+        self.price_wedge[row] = _route_wedge(policy).transpose(1, 0, 2)
         self.tariff_revenue[row] = flows.sum(axis=3) * self.tariff_rate[row]
         self.price_index[row] = (
             self._origin_price_index(firm_price, external_price) / self.base_price_index
@@ -513,6 +517,7 @@ def run_engine(
         relationships=run.relationships,
         tariff_revenue=run.tariff_revenue,
         tariff_rate=run.tariff_rate,
+        price_wedge=run.price_wedge,
         exports=run.exports,
         price_index=run.price_index,
         buyer_price_index=run.buyer_price_index,

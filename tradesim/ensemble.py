@@ -31,7 +31,13 @@ import xarray as xr
 from scipy.io import netcdf_file
 
 from tradesim.errors import SimulationError, TradesimError
-from tradesim.results import _atomic_write, to_dataset
+from tradesim.results import (
+    SimulationResult,
+    _atomic_write,
+    comparison_metrics,
+    manifest,
+    to_dataset,
+)
 from tradesim.scenario import Scenario
 
 __all__ = [
@@ -279,6 +285,46 @@ class EnsembleResult:
         """Mean, median and quantile bands across runs; see `summarize`."""
         return summarize(self.run_paths, quantiles=self.quantiles, annual=annual)
 
+    def bilateral_bands(self) -> xr.DataArray:
+        """Statistics across runs of annual trade by origin and destination (per-run totals)."""
+        return summarize(
+            self.run_paths,
+            quantiles=self.quantiles,
+            annual=True,
+            variables=["shipped_usd"],
+            sum_over=("sector", "currency"),
+        )["shipped_usd"]
+
+    def write_outputs(self, sources: Sequence[str | Path] = ()) -> list[str]:
+        """Write the summaries, the bilateral bands table and manifest.json next to runs/."""
+        written = []
+        for name, annual in (("summary_monthly.nc", False), ("summary_annual.nc", True)):
+            summary = self.summary(annual=annual)
+
+            def write(path: Path, ds: xr.Dataset = summary) -> None:
+                ds.to_netcdf(path, engine="scipy")
+
+            _atomic_write(self.out / name, write)
+            written.append(name)
+        bands = self.bilateral_bands().to_dataset(dim="statistic").to_dataframe().reset_index()
+        bands = bands[bands["origin"] != bands["destination"]]
+        _atomic_write(
+            self.out / "annual_bilateral_bands.csv",
+            lambda p: bands.to_csv(p, index=False, float_format="%.6g"),
+        )
+        written.append("annual_bilateral_bands.csv")
+        first = SimulationResult(scenario=self.scenario, seed=self.scenario.seed, data=self.run(0))
+        info = manifest(first, sources)
+        info.update(
+            runs=self.runs,
+            quantiles=list(self.quantiles),
+            timings_seconds=self.timings,
+            outputs=[*written, "runs/"],
+        )
+        text = json.dumps(info, indent=2) + "\n"
+        _atomic_write(self.out / "manifest.json", lambda p: p.write_text(text))
+        return [*written, "manifest.json", "runs/"]
+
 
 def _statistics(stack: np.ndarray[Any, Any], quantiles: Sequence[float]) -> np.ndarray[Any, Any]:
     """(n_stats, ...) mean, median and quantiles over the leading run axis."""
@@ -447,6 +493,20 @@ class Comparison:
             quantiles=self.base.quantiles,
             annual=annual,
         )
+
+    def metrics(self) -> xr.Dataset:
+        """`comparison_metrics` of each run pair, with mean, median and quantiles over pairs."""
+        agents = list(self.base.scenario.economies)
+        per_run = [
+            comparison_metrics(self.base.run(i), self.alternative.run(i), agents)
+            for i in range(self.base.runs)
+        ]
+        stacked = xr.concat(per_run, dim="run")
+        q = [0.5, *self.base.quantiles]
+        stats = [stacked.mean("run"), *(stacked.quantile(v, dim="run", skipna=False) for v in q)]
+        stats = [d.drop_vars("quantile", errors="ignore") for d in stats]
+        labels = _stat_labels(self.base.quantiles)
+        return xr.concat(stats, dim=xr.DataArray(labels, dims="statistic"))
 
 
 def compare(

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from tradesim.engine import RawRun
+from tradesim.errors import TradesimError
 from tradesim.scenario import Scenario
 
 __all__ = [
@@ -47,6 +48,10 @@ _DESCRIPTIONS = {
     "tariff_revenue_usd": ("USD", "tariff revenue collected by the destination"),
     "tariff_rate": ("1", "ad valorem tariff of the destination on the origin (fraction)"),
     "exports_usd": ("USD", "sales abroad summed over the origin's suppliers (exporter side)"),
+    "price_wedge": (
+        "1",
+        "delivered over supplier price: trade cost x (1 + tariff) x (1 + secondary cost)",
+    ),
     "price_index": ("1", "CES index of the origin's supplier prices in USD, 1 at month 0"),
     "buyer_price_index": (
         "1",
@@ -104,6 +109,7 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
     variables["relationships"] = (full, raw.relationships[keep])
     variables["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
     variables["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
+    variables["price_wedge"] = (full[:4], raw.price_wedge[keep])
     variables["exports_usd"] = (("month", "origin", "sector"), raw.exports[keep])
     variables["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
     variables["buyer_price_index"] = (
@@ -188,8 +194,10 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
     - `currency_share` (scenario, year, currency): settlement shares on the agent economies'
       routes, both ways, in base and alternative;
     - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes;
-    - `welfare_usd` (year, destination): consumer price effect, minus the change in the CES
-      price index times spending, summed over sectors (first order in the price change),
+    - `welfare_usd` (year, destination): the consumer price effect — minus buyers' base
+      outlay on each origin times the log change of its delivered price (supplier price
+      index times tariff, trade-cost and secondary-sanction wedge), the first-order,
+      base-weighted measure that also counts buyers still locked into a taxed supplier —
       plus the change in tariff revenue collected by the destination.
     """
     foreign = base["origin"] != base["destination"]
@@ -222,12 +230,12 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
         "tariff_revenue_usd", base
     )
     d_frozen = by_destination("frozen_usd", alt) - by_destination("frozen_usd", base)
-    # Buyers' spending in the base: customs value plus tariffs, by destination and sector.
-    spending = base["shipped_usd"].sum(["origin", "currency"]) + base["tariff_revenue_usd"].sum(
-        "origin"
-    )
-    price_change = xr.apply_ufunc(np.log, alt["buyer_price_index"] / base["buyer_price_index"])
-    consumer = -(spending * price_change.fillna(0.0)).sum("sector").groupby("month.year").sum()
+    # Consumer effect, first order and base-weighted: buyers' outlay on each origin in the
+    # base times the log change of its delivered price (supplier price x wedge).
+    outlay = base["shipped_usd"].sum("currency") * base["price_wedge"]
+    delivered = [d["price_index"] * d["price_wedge"] for d in (base, alt)]
+    change = xr.apply_ufunc(np.log, delivered[1] / delivered[0])
+    consumer = -(outlay * change).sum(["origin", "sector"]).groupby("month.year").sum()
     welfare = consumer + d_revenue
     return xr.Dataset(
         {
@@ -274,6 +282,11 @@ def format_summary(result: SimulationResult) -> str:
             row = shares.sel(currency=cur).values
             lines.append(f"{cur:<16}" + "".join(f"{v:>10.1%}" for v in row))
     return "\n".join(lines)
+
+
+def writer(obj: Any, method: str, **options: Any) -> Callable[[Path], object]:
+    """A function that writes `obj` to a path with its own method, for `_atomic_write`."""
+    return lambda path: getattr(obj, method)(path, **options)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -330,39 +343,17 @@ def manifest(result: SimulationResult, sources: Sequence[str | Path] = ()) -> di
     }
 
 
-def write_outputs(
-    result: SimulationResult, out_dir: str | Path, *, sources: Sequence[str | Path] = ()
-) -> list[Path]:
-    """Write NetCDF (all variables), CSV tables and manifest.json; returns the paths written.
+def _tables(result: SimulationResult) -> dict[str, Any]:
+    """The result's tables as pandas DataFrames: monthly flows, annual bilateral trade and
+    settlement-currency shares of the agent economies' routes."""
+    import pandas as pd
 
-    Each file is written to a temporary name and renamed, so a reader never sees half a file.
-    `sources` are the scenario files the result came from, hashed into the manifest.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def save(name: str, write: Callable[[Path], object]) -> None:
-        path = out / name
-        _atomic_write(path, write)
-        written.append(path)
-
-    ds = result.data.assign_attrs(
-        scenario=result.scenario.name,
-        seed=str(result.seed),
-        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    )
-    save("result.nc", lambda p: ds.to_netcdf(p, engine="scipy"))
-
+    ds = result.data
     flows = ds[["shipped_usd", "delivered_usd", "settled_usd", "frozen_usd"]].to_dataframe()
     flows = flows[(flows != 0).any(axis=1)].reset_index()
     flows["month"] = flows["month"].dt.strftime("%Y-%m")
-    save("flows.csv", lambda p: flows.to_csv(p, index=False, float_format="%.6g"))
-
     annual = annual_bilateral(result).to_dataframe(name="shipped_usd").reset_index()
-    annual = annual[annual["shipped_usd"] != 0]
-    save("annual_bilateral.csv", lambda p: annual.to_csv(p, index=False, float_format="%.6g"))
-
+    tables = {"flows": flows, "annual_bilateral": annual[annual["shipped_usd"] != 0]}
     frames = []
     done: set[frozenset[str]] = set()
     for o, d in _agent_pairs(result):
@@ -372,10 +363,53 @@ def write_outputs(
             df.insert(0, "route", f"{o}-{d}")
             frames.append(df)
     if frames:
-        import pandas as pd
+        tables["currency_shares"] = pd.concat(frames)
+    return tables
 
-        table = pd.concat(frames)
-        save("currency_shares.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+
+def write_outputs(
+    result: SimulationResult,
+    out_dir: str | Path,
+    *,
+    sources: Sequence[str | Path] = (),
+    formats: Sequence[str] = ("csv", "netcdf"),
+) -> list[Path]:
+    """Write the result and manifest.json; returns the paths written.
+
+    formats: "netcdf" writes every variable to result.nc; "csv" and "parquet" write the
+    tables (flows, annual_bilateral, currency_shares). Each file is written to a temporary
+    name and renamed, so a reader never sees half a file. `sources` are the scenario files
+    the result came from, hashed into the manifest.
+    """
+    unknown = set(formats) - {"csv", "parquet", "netcdf"}
+    if unknown:
+        raise ValueError(f"unknown output formats {sorted(unknown)}")
+    if "parquet" in formats:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise TradesimError("parquet output needs pyarrow: pip install pyarrow") from None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(name: str, write: Callable[[Path], object]) -> None:
+        path = out / name
+        _atomic_write(path, write)
+        written.append(path)
+
+    if "netcdf" in formats:
+        ds = result.data.assign_attrs(
+            scenario=result.scenario.name,
+            seed=str(result.seed),
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        save("result.nc", lambda p: ds.to_netcdf(p, engine="scipy"))
+    for name, table in _tables(result).items():
+        if "csv" in formats:
+            save(f"{name}.csv", writer(table, "to_csv", index=False, float_format="%.6g"))
+        if "parquet" in formats:
+            save(f"{name}.parquet", writer(table, "to_parquet", index=False))
     info = manifest(result, sources)
     info["outputs"] = [p.name for p in written]
     save("manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
