@@ -287,7 +287,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(
             f"ok: {path} ({scenario.name}: {scenario.start:%Y-%m} to {scenario.end:%Y-%m}, "
             f"{len(scenario.regions)} regions, {len(scenario.sectors)} sectors, "
-            f"{len(scenario.shocks)} shocks)"
+            f"{len(scenario.shocks)} shock{'' if len(scenario.shocks) == 1 else 's'})"
         )
     if failed:
         print(f"{failed} of {len(args.scenarios)} files have problems", file=sys.stderr)
