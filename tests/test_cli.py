@@ -69,25 +69,200 @@ def test_run_is_reproducible_from_the_command_line(tmp_path):
     assert (tmp_path / "a" / "flows.csv").read_text() == (tmp_path / "b" / "flows.csv").read_text()
 
 
-@pytest.mark.parametrize(
-    ("fixture", "expected"),
-    [
-        (
-            "bad_rate.yaml",
-            "bad_rate.yaml:14:5: shocks[0].rate: Input should be less than or equal to 5",
-        ),
-        ("unknown_key.yaml", "unknown_key.yaml:4:1: sead: unknown field"),
-        ("unknown_region.yaml", "unknown_region.yaml:11:5: shocks[0].origin: unknown region 'USA'"),
-        ("syntax_error.yaml", "syntax_error.yaml:4:1: invalid YAML"),
-    ],
-)
-def test_user_mistakes_give_a_clear_line_and_exit_2(fixture, expected):
-    proc = tradesim("run", str(DATA / fixture))
+ERROR_FIXTURES = [
+    (
+        "bad_rate.yaml",
+        "bad_rate.yaml:14:5: shocks[0].rate: Input should be less than or equal to 5 (got 25)",
+    ),
+    ("unknown_key.yaml", "unknown_key.yaml:4:1: sead: unknown field; did you mean 'seed'?"),
+    ("unknown_region.yaml", "unknown_region.yaml:11:5: shocks[0].origin: unknown region 'USA'"),
+    (
+        "unknown_sector.yaml",
+        "unknown_sector.yaml:5:54: shocks[0].sectors[0]: unknown sector 'steel'",
+    ),
+    (
+        "unknown_currency.yaml",
+        "unknown_currency.yaml:5:27: shocks[0].currency: unknown currency 'CNY'",
+    ),
+    (
+        "after_horizon.yaml",
+        "after_horizon.yaml:5:45: shocks[0].start: starts 2022-03-01 after the horizon",
+    ),
+    (
+        "end_before_start.yaml",
+        "end_before_start.yaml:5:5: shocks[0]: end 2020-03-01 is not after start",
+    ),
+    ("bad_date.yaml", "bad_date.yaml:5:55: shocks[0].start: '2020-13' is not a real date"),
+    ("syntax_error.yaml", "syntax_error.yaml:4:1: invalid YAML"),
+    (
+        "cycle_a.yaml",
+        "extends: extends forms a cycle: cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fixture", "expected"), ERROR_FIXTURES)
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_user_mistakes_give_a_clear_line_and_exit_2(command, fixture, expected):
+    proc = tradesim(command, str(DATA / fixture))
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr
-    assert proc.stdout == ""
+    if command == "run":
+        assert proc.stdout == ""
+
+
+def test_every_problem_in_a_file_is_reported_at_once():
+    proc = tradesim("validate", str(DATA / "many_errors.yaml"))
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 4, proc.stderr
+    for fragment in (
+        "5:3: parameters.markup: Input should be greater than or equal to 1 (got 0.5)",
+        "6:3: parameters.renewal_month: unknown field; did you mean 'renewal_months'?",
+        "8:33: shocks[0].origin: unknown region 'Q'",
+        "9:41: shocks[1].change: Input should be greater than -1 (got -2)",
+    ):
+        assert fragment in proc.stderr
+
+
+def test_validate_reports_each_file_and_fails_if_any_fails():
+    ok = tradesim("validate", str(DATA / "small.yaml"), str(ROOT / "scenarios" / "baseline.yaml"))
+    assert ok.returncode == 0 and ok.stdout.count("ok: ") == 2
+    mixed = tradesim("validate", str(DATA / "small.yaml"), str(DATA / "bad_rate.yaml"))
+    assert mixed.returncode == 2
+    assert "ok: " in mixed.stdout and "1 of 2 files have problems" in mixed.stderr
+
+
+def test_set_overrides_fields_and_is_validated(tmp_path):
+    proc = tradesim(
+        "run",
+        str(DATA / "small.yaml"),
+        "--out",
+        str(tmp_path / "o"),
+        "--set",
+        "shocks.0.rate=30%",
+        "--set",
+        "population.buyers_per_sector=50",
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    resolved = json.loads((tmp_path / "o" / "manifest.json").read_text())["scenario"]
+    assert resolved["shocks"][0]["rate"] == pytest.approx(0.3)
+    assert resolved["population"]["buyers_per_sector"] == 50
+    bad = tradesim("validate", str(DATA / "small.yaml"), "--set", "parameters.markupp=1.3")
+    assert bad.returncode == 2
+    assert (
+        "--set parameters.markupp=1.3: parameters.markupp: unknown field; did you mean 'markup'?"
+        in bad.stderr
+    )
+    missing = tradesim("validate", str(DATA / "small.yaml"), "--set", "shocks.5.rate=0.1")
+    assert missing.returncode == 2 and "shocks[5] does not exist" in missing.stderr
+
+
+def test_run_several_scenarios_and_output_formats(tmp_path):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    proc = tradesim(
+        "run",
+        str(DATA / "small.yaml"),
+        str(DATA / "bad_rate_fixed.yaml"),
+        "--out",
+        str(tmp_path),
+        "--format",
+        "parquet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("small", "bad_rate_fixed"):
+        out = tmp_path / name
+        assert not (out / "result.nc").exists() and not list(out.glob("*.csv"))
+        table = pd.read_parquet(out / "annual_bilateral.parquet")
+        assert list(table.columns) == ["year", "origin", "destination", "shipped_usd"]
+        assert (out / "manifest.json").exists()
+    bad = tradesim("run", str(DATA / "small.yaml"), "--format", "xlsx")
+    assert bad.returncode == 2 and "choose from csv, parquet, netcdf" in bad.stderr
+
+
+def test_existing_outputs_are_not_overwritten_without_force(tmp_path):
+    out = str(tmp_path / "o")
+    assert tradesim("run", str(DATA / "small.yaml"), "--out", out).returncode == 0
+    again = tradesim("run", str(DATA / "small.yaml"), "--out", out)
+    assert again.returncode == 2 and "use --force" in again.stderr
+    assert tradesim("run", str(DATA / "small.yaml"), "--out", out, "--force").returncode == 0
+
+
+def test_compare_reports_paired_differences(tmp_path):
+    base = str(DATA / "small.yaml")
+    alt = str(DATA / "higher_tariff.yaml")  # adds a second tariff on B's goods
+    proc = tradesim("compare", base, alt, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for section in (
+        "one paired run (common random numbers",
+        "Bilateral trade, change in USD billion",
+        "Imports by origin, change over the horizon",
+        "trade creation",
+        "Settlement-currency shares",
+        "Tariff revenue, change over the horizon, USD billion: A +",
+        "Frozen payments",
+        "Welfare (consumer price effect + tariff revenue)",
+    ):
+        assert section in out, section
+    ds = xr.open_dataset(tmp_path / "higher_tariff" / "comparison.nc", engine="scipy")
+    before = ds["bilateral_usd"].sel(year=2020, statistic="mean")
+    assert float(ds["tariff_revenue_usd"].sel(destination="A", statistic="mean").sum()) > 0
+    assert float(before.sel(origin="B", destination="A")) < 0  # more tariff, fewer imports
+    ensemble = tradesim(
+        "compare",
+        base,
+        alt,
+        "--out",
+        str(tmp_path / "e"),
+        "--runs",
+        "3",
+        "--executor",
+        "serial",
+        "--quiet",
+    )
+    assert ensemble.returncode == 0, ensemble.stderr
+    assert "3 paired runs" in ensemble.stdout and "mean [q0.05, q0.95]" in ensemble.stdout
+
+
+def test_schema_command(tmp_path):
+    import json
+
+    proc = tradesim("schema")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    assert schema["title"] == "Scenario" and "shocks" in schema["properties"]
+    assert tradesim("schema", "--out", str(tmp_path / "s.json")).returncode == 0
+    assert json.loads((tmp_path / "s.json").read_text()) == schema
+
+
+def test_shocks_command_lists_every_type_with_fields():
+    from tradesim.scenario import SHOCK_TYPES
+
+    proc = tradesim("shocks")
+    assert proc.returncode == 0
+    for kind in SHOCK_TYPES:
+        assert f"\n{kind}: " in "\n" + proc.stdout
+    assert "rate" in proc.stdout and "required" in proc.stdout and "default 0" in proc.stdout
+
+
+def test_new_writes_a_scenario_that_validates(tmp_path):
+    args = ["--extends", str(ROOT / "scenarios" / "baseline.yaml"), "--dir", str(tmp_path)]
+    proc = tradesim("new", "my_shock", *args)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "my_shock.yaml"
+    text = path.read_text()
+    assert text.startswith("# my_shock:") and "extends:" in text
+    assert tradesim("validate", str(path)).returncode == 0
+    again = tradesim("new", "my_shock", *args)
+    assert again.returncode == 2 and "use --force" in again.stderr
+    assert tradesim("new", "my shock!", *args).returncode == 2
 
 
 def test_missing_file_and_debug_traceback():
@@ -109,5 +284,7 @@ def test_help_and_usage_errors():
     assert tradesim("--help").returncode == 0
     assert "SCENARIO" in tradesim("run", "--help").stdout.upper()
     assert tradesim("frobnicate").returncode == 2
+    for command in ("run", "validate", "compare", "schema", "shocks", "new"):
+        assert tradesim(command, "--help").returncode == 0, command
     bad_seed = tradesim("run", str(DATA / "small.yaml"), "--seed", "-3")
     assert bad_seed.returncode == 2 and "must be 0 or more" in bad_seed.stderr

@@ -45,28 +45,60 @@ def frozen(ds):
 CLAIMS = {
     "baseline.yaml": ("runs with no shocks", None, None, None),
     "soybean_tariff_2018.yaml": (
-        "CN imports of US agriculture fall", flow("US", "CN", "agriculture"), "down",
-        ("2018-07", None)),
+        "CN imports of US agriculture fall",
+        flow("US", "CN", "agriculture"),
+        "down",
+        ("2018-07", None),
+    ),
     "us_china_tariff_rounds_2018_2019.yaml": (
-        "US imports from CN fall", flow("CN", "US"), "down", ("2018-07", None)),
+        "US imports from CN fall",
+        flow("CN", "US"),
+        "down",
+        ("2018-07", None),
+    ),
     "lng_tariffs_2018_2019.yaml": (
-        "CN energy imports from the US fall", flow("US", "CN", "energy"), "down",
-        ("2018-10", None)),
+        "CN energy imports from the US fall",
+        flow("US", "CN", "energy"),
+        "down",
+        ("2018-10", None),
+    ),
     "rusal_sanctions_2018.yaml": (
-        "RU metals exports to the US stop", flow("RU", "US", "metals"), "zero",
-        ("2018-05", "2018-12")),
+        "RU metals exports to the US stop",
+        flow("RU", "US", "metals"),
+        "zero",
+        ("2018-05", "2018-12"),
+    ),
     "national_currency_settlement.yaml": (
-        "CNY share of CN-RU settlement rises", share("CNY"), "up", ("2018-01", None)),
+        "CNY share of CN-RU settlement rises",
+        share("CNY"),
+        "up",
+        ("2018-01", None),
+    ),
     "swift_cutoff.yaml": (
-        "USD share of CN-RU settlement falls", share("USD"), "down", ("2018-03", None)),
+        "USD share of CN-RU settlement falls",
+        share("USD"),
+        "down",
+        ("2018-03", None),
+    ),
     "ruble_depreciation.yaml": (
-        "CN exports to RU fall", flow("CN", "RU"), "down", ("2018-06", None)),
+        "CN exports to RU fall",
+        flow("CN", "RU"),
+        "down",
+        ("2018-06", None),
+    ),
     "oil_price_collapse.yaml": (
-        "RU exports to CN fall in value", flow("RU", "CN"), "down", ("2018-12", None)),
+        "RU exports to CN fall in value",
+        flow("RU", "CN"),
+        "down",
+        ("2018-12", None),
+    ),
     "pipeline_capacity.yaml": (
-        "RU energy exports to CN rise", flow("RU", "CN", "energy"), "up", ("2020-01", None)),
-    "us_sanctions_russia_2018.yaml": (
-        "payments are frozen", frozen, "up", ("2018-05", None)),
+        "RU energy exports to CN rise",
+        flow("RU", "CN", "energy"),
+        "up",
+        ("2020-01", None),
+    ),
+    "us_sanctions_russia_2018.yaml": ("payments are frozen", frozen, "up", ("2018-05", None)),
 }
 
 

@@ -671,7 +671,7 @@ def _did_you_mean(loc: Sequence[Any]) -> str:
 
 
 def _describe(err: Mapping[str, Any]) -> str:
-    msg = str(err["msg"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return "unknown field" + _did_you_mean(err["loc"])
     elif err["type"] == "missing":
@@ -679,7 +679,8 @@ def _describe(err: Mapping[str, Any]) -> str:
     elif err["type"] == "union_tag_invalid":
         msg = f"unknown shock type; {msg.split('expected ', 1)[-1]}"
     value = err.get("input")
-    if err["type"] not in ("missing", "union_tag_invalid") and not isinstance(value, (dict, list)):
+    shown = err["type"] in ("missing", "union_tag_invalid") or isinstance(value, (dict, list))
+    if not shown and repr(value) not in msg:
         msg += f" (got {value!r})"
     return msg
 
@@ -728,11 +729,57 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([problem(e["loc"], _describe(e)) for e in _useful(exc)]) from None
+        errors = _useful(exc)
+        problems = [problem(e["loc"], _describe(e)) for e in errors]
+        seen = {(p.path, p.message) for p in problems}
+        for loc, msg in _semantic_problems_despite(data, errors):
+            extra = problem(loc, msg)
+            if (extra.path, extra.message) not in seen and not any(
+                extra.path.startswith(p.path) for p in problems if p.path
+            ):
+                problems.append(extra)
+        raise ScenarioError(problems) from None
     semantic = _semantic_problems(scenario)
     if semantic:
         raise ScenarioError([problem(loc, msg) for loc, msg in semantic])
     return scenario
+
+
+def _semantic_problems_despite(
+    data: Mapping[str, Any], errors: Sequence[Any]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Cross-field problems of a document that also breaks the schema, so that every problem
+    is reported at once: shocks with schema errors are set aside, other offending keys are
+    removed (their defaults apply), and what is left is validated and checked."""
+    import copy
+
+    repaired = copy.deepcopy(dict(data))
+    bad_shocks: set[int] = set()
+    for err in errors:
+        loc = [p for p in err["loc"] if not _is_type_segment(p)]
+        if len(loc) >= 2 and loc[0] == "shocks" and isinstance(loc[1], int):
+            bad_shocks.add(loc[1])
+            continue
+        node: Any = repaired
+        for part in loc[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and loc:
+            node.pop(loc[-1], None)
+    shocks = repaired.get("shocks")
+    original: list[int] = []
+    if isinstance(shocks, list):
+        original = [i for i in range(len(shocks)) if i not in bad_shocks]
+        repaired["shocks"] = [shocks[i] for i in original]
+    try:
+        scenario = Scenario.model_validate(repaired)
+    except ValidationError:
+        return []  # the schema errors hide too much; report those alone
+    out = []
+    for loc, msg in _semantic_problems(scenario):
+        if len(loc) >= 2 and loc[0] == "shocks":
+            loc = ("shocks", original[loc[1]], *loc[2:])
+        out.append((loc, msg))
+    return out
 
 
 def _merge(
