@@ -774,11 +774,11 @@ def _semantic_problems_despite(
         scenario = Scenario.model_validate(repaired)
     except ValidationError:
         return []  # the schema errors hide too much; report those alone
-    out = []
-    for loc, msg in _semantic_problems(scenario):
-        if len(loc) >= 2 and loc[0] == "shocks":
-            loc = ("shocks", original[loc[1]], *loc[2:])
-        out.append((loc, msg))
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for at, msg in _semantic_problems(scenario):
+        if len(at) >= 2 and at[0] == "shocks":
+            at = ("shocks", original[at[1]], *at[2:])
+        out.append((at, msg))
     return out
 
 
