@@ -5,6 +5,7 @@ def test_public_api_is_pinned():
     assert sorted(tradesim.__all__) == sorted(
         [
             "CalibrationError",
+            "CalibrationReport",
             "Comparison",
             "EnsembleResult",
             "Scenario",
@@ -14,6 +15,7 @@ def test_public_api_is_pinned():
             "TradesimError",
             "__version__",
             "annual_bilateral",
+            "calibrate",
             "compare",
             "currency_shares",
             "in_currency",

@@ -24,15 +24,17 @@ def world():
 # ------------------------------------------------------------------ world
 
 
-def test_annual_values_sit_mid_year_and_extend_flat():
-    months = np.arange(-3, 30)
-    values = path_values({"2020": 1.0, "2021": 2.0}, dt.date(2020, 1, 1), months)
-    assert values[months == -3][0] == 1.0  # burn-in uses month-0 values
-    assert values[months == 5][0] == 1.0  # before the first mid-year point: flat
-    assert values[months == 12 + 5][0] == pytest.approx(2.0 - 0.5 / 12)
-    assert values[-1] == 2.0
+def test_annual_values_are_averages_and_paths_extend_flat():
+    """Annual values are annual averages: the monthly path averages exactly to each year's
+    value (mean-preserving interpolation); before and after the data the path is flat."""
+    months = np.arange(-3, 48)
+    values = path_values({"2020": 1.0, "2021": 2.0, "2022": 1.5}, dt.date(2020, 1, 1), months)
+    by_year = values[(months >= 0) & (months < 36)].reshape(3, 12).mean(axis=1)
+    np.testing.assert_allclose(by_year, [1.0, 2.0, 1.5])
+    assert values[months == -3][0] == values[months == 0][0]  # burn-in: month-0 value
+    assert values[months == 40][0] == values[months == 47][0]  # flat after the last point
     monthly = path_values({"2020-03": 10.0, "2020-05": 20.0}, dt.date(2020, 1, 1), np.arange(6))
-    np.testing.assert_allclose(monthly, [10, 10, 10, 15, 20, 20])
+    np.testing.assert_allclose(monthly, [10, 10, 10, 15, 20, 20])  # monthly points: linear
 
 
 def test_world_indices_start_at_one(world):

@@ -4,6 +4,7 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
+from tradesim.calibrate import CalibrationReport, calibrate
 from tradesim.ensemble import Comparison, EnsembleResult, compare, run_ensemble
 from tradesim.errors import (
     CalibrationError,
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CalibrationError",
+    "CalibrationReport",
     "Comparison",
     "EnsembleResult",
     "Scenario",
@@ -34,6 +36,7 @@ __all__ = [
     "TradesimError",
     "__version__",
     "annual_bilateral",
+    "calibrate",
     "compare",
     "currency_shares",
     "in_currency",

@@ -140,6 +140,25 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(compare)
     compare.add_argument("--out", type=Path, default=Path("out/compare"), help="output folder")
 
+    cal = sub.add_parser(
+        "calibrate", help="fit parameters to observed trade (simulated method of moments)"
+    )
+    cal.add_argument("scenario", type=Path, metavar="SCENARIO")
+    _scenario_options(cal)
+    cal.add_argument("--out", type=Path, required=True, help="calibrated scenario file to write")
+    cal.add_argument(
+        "--observed", type=Path, default=None, help="CSV of observed flows (default: shipped CN-RU)"
+    )
+    cal.add_argument("--replications", type=_positive, default=4, help="runs per evaluation")
+    cal.add_argument("--starts", type=_positive, default=3, help="optimizer starting points")
+    cal.add_argument(
+        "--holdout", type=int, action="append", default=[], help="a year left out of the fit"
+    )
+    cal.add_argument("--workers", type=_positive, default=None, help="local processes")
+    cal.add_argument("--max-evaluations", type=_positive, default=60, help="per start (default 60)")
+    cal.add_argument("--quiet", action="store_true", help="no progress output")
+    cal.add_argument("--force", action="store_true", help="overwrite an existing file")
+
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files")
     schema.add_argument("--out", type=Path, default=None, help="file (default: standard output)")
 
@@ -332,6 +351,67 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             _write_comparison(metrics, out)
         print(f"\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv to {out}/")
     return 0
+
+
+EXIT_NOT_CONVERGED = 3
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from tradesim.calibrate import calibrate, load_observed, write_calibrated_scenario
+    from tradesim.results import _atomic_write
+
+    scenario = _load(args.scenario, args)
+    observed = load_observed(args.observed) if args.observed else None
+    if args.out.exists() and not args.force:
+        raise TradesimError(f"{args.out} exists; use --force to overwrite it")
+    calibrated, report = calibrate(
+        scenario,
+        observed,
+        replications=args.replications,
+        starts=args.starts,
+        holdout=args.holdout,
+        workers=args.workers,
+        max_evaluations=args.max_evaluations,
+        progress=_Evaluations(scenario.name, args.quiet),
+    )
+    print(report.to_text())
+    stem = args.out.with_suffix("")
+    with _writing_to(args.out.parent):
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_calibrated_scenario(calibrated, scenario, args.scenario, args.out, report)
+        for suffix, text in (
+            (".report.json", report.to_json()),
+            (".report.md", report.to_markdown()),
+        ):
+            _atomic_write(Path(f"{stem}{suffix}"), _text_writer(text))
+    print(f"\nWrote {args.out}, {stem.name}.report.json and {stem.name}.report.md")
+    if not report.converged:
+        print(
+            f"error: the calibration did not converge ({report.status}); the best point found"
+            f" was written to {args.out}",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    return lambda path: path.write_text(text)
+
+
+class _Evaluations(_Progress):
+    """Progress of a calibration: model evaluations rather than runs."""
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if sys.stderr.isatty():
+            super().__call__(done, total)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.every:
+            self.last_line = now
+            print(f"{self.label}: {done} evaluations (at most {total})", file=sys.stderr)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -572,6 +652,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "compare": _cmd_compare,
+    "calibrate": _cmd_calibrate,
     "schema": _cmd_schema,
     "shocks": _cmd_shocks,
     "new": _cmd_new,

@@ -93,7 +93,9 @@ def shock_change_months(shock: Shock, world: World) -> list[int]:
 
 
 def _change(
-    shock: ExchangeRateShock | DemandShock | WorldPriceShock, world: World, month: int
+    shock: ExchangeRateShock | DemandShock | WorldPriceShock | TradeCostShock,
+    world: World,
+    month: int,
 ) -> float:
     if shock.change is not None:
         return shock.change
@@ -179,7 +181,9 @@ def compile_policy(
             world_price[world.sectors.index(shock.sector)] *= 1.0 + _change(shock, world, month) * w
         elif isinstance(shock, TradeCostShock):
             o, d = region[shock.origin], region[shock.destination]
-            trade_cost[o, d, _sector_index(world, shock.sectors)] *= 1.0 + shock.change * w
+            trade_cost[o, d, _sector_index(world, shock.sectors)] *= (
+                1.0 + _change(shock, world, month) * w
+            )
         elif isinstance(shock, CapacityShock):
             capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= (
                 1.0 + shock.change * w

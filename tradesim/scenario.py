@@ -319,14 +319,13 @@ class WorldPriceShock(_ChangeShock):
     sector: str
 
 
-class TradeCostShock(_ShockBase):
+class TradeCostShock(_ChangeShock):
     """Trade costs on a route (one direction) change."""
 
     type: Literal["trade_cost"]
     origin: str
     destination: str
     sectors: Sectors = "all"
-    change: Annotated[Rate, Field(gt=-1, le=100)]
 
 
 class CapacityShock(_ShockBase):

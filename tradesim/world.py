@@ -36,12 +36,29 @@ def month_position(key: str, start: dt.date) -> float:
 
 
 def path_values(path: float | Mapping[str, float], start: dt.date, months: I64) -> F64:
-    """Interpolate a dated path linearly to integer months; flat beyond its first and last."""
+    """Interpolate a dated path to integer months; flat beyond its first and last point.
+
+    Monthly values are interpolated linearly. A path of annual values only is a list of
+    annual averages: the mid-year anchors are solved for so that each year's twelve monthly
+    values average exactly to its stated value (mean-preserving linear interpolation), so
+    annual totals built from the months agree with the annual data.
+    """
     if not isinstance(path, Mapping):
         return np.full(months.shape, float(path))
     xs = np.array([month_position(k, start) for k in path])
     ys = np.array(list(path.values()), dtype=float)
+    if all(len(k) == 4 for k in path) and len(ys) > 1:
+        ys = _mean_preserving_anchors(xs, ys)
     return np.interp(np.maximum(months, 0).astype(float), xs, ys)
+
+
+def _mean_preserving_anchors(xs: F64, means: F64) -> F64:
+    """Anchor values at mid-years whose linear interpolation (flat outside) has the given
+    mean over each year's twelve months: one small linear system."""
+    grid = np.concatenate([x - 5.5 + np.arange(12) for x in xs])  # each year's months
+    basis = np.stack([np.interp(grid, xs, np.eye(len(xs))[k]) for k in range(len(xs))], axis=1)
+    averaging = np.kron(np.eye(len(xs)), np.full((1, 12), 1 / 12))
+    return np.linalg.solve(averaging @ basis, means)
 
 
 @dataclass(frozen=True)
