@@ -25,13 +25,13 @@ from tradesim._random import Streams
 from tradesim.agents import NO_SUPPLIER, Buyers, Firms, make_buyers, make_firms
 from tradesim.errors import SimulationError
 from tradesim.market import (
-    _route_wedge,
     adjust_prices,
     choice_weights,
     draw_options,
     fx_factor,
     preference_weights,
     price_level,
+    route_wedge,
     supplier_prices,
 )
 from tradesim.policy import (
@@ -371,7 +371,7 @@ class _Run:
         )
 
         self.tariff_rate[row] = policy.tariff.transpose(1, 0, 2)
-        self.price_wedge[row] = _route_wedge(policy).transpose(1, 0, 2)
+        self.price_wedge[row] = route_wedge(policy).transpose(1, 0, 2)
         self.tariff_revenue[row] = flows.sum(axis=3) * self.tariff_rate[row]
         self.price_index[row] = (
             self._origin_price_index(firm_price, external_price) / self.base_price_index

@@ -27,6 +27,7 @@ __all__ = [
     "fx_factor",
     "preference_weights",
     "price_level",
+    "route_wedge",
     "supplier_prices",
 ]
 
@@ -67,7 +68,7 @@ def supplier_prices(world: World, firms: Firms, row: int, policy: Policy) -> tup
     return firm_price, cost_index
 
 
-def _route_wedge(policy: Policy) -> F64:
+def route_wedge(policy: Policy) -> F64:
     """(D, O, S) delivered-price wedge: trade cost, tariff and secondary-sanction cost."""
     tau = np.transpose(policy.trade_cost, (1, 0, 2))  # to (D, O, S)
     sec = policy.secondary_cost.T[:, :, None]
@@ -98,7 +99,7 @@ def choice_weights(
     origins and for embargoed routes.
     """
     one_minus_sigma = 1.0 - world.elasticity
-    route = alpha * _route_wedge(policy) ** one_minus_sigma[None, None, :]
+    route = alpha * route_wedge(policy) ** one_minus_sigma[None, None, :]
     route = np.where(policy.embargo, 0.0, route)
     firm_power = firm_price ** one_minus_sigma[firms.sector]
     os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
