@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tradesim run scenarios/baseline.yaml --out out/baseline
+	$(BIN)/tradesim run scenarios/baseline.yaml --out out/baseline --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
