@@ -300,3 +300,20 @@ def test_dask_without_a_scheduler_starts_a_local_cluster(tmp_path):
         path = tmp_path / "dask" / "runs" / f"run_{i:05d}.nc"
         with xr.open_dataset(path, engine="scipy") as ds:
             xr.testing.assert_identical(ds.load(), serial.run(i))
+
+
+def test_check_runs_in_every_ensemble_run(tmp_path, monkeypatch):
+    """`check=True` reaches the runs: a planted bookkeeping error raises SimulationError."""
+    from tradesim import SimulationError, engine
+
+    original = engine._Run.step
+
+    def misrecorded(self, month):
+        flows = original(self, month)
+        self.flows["shipped"][month + self.world.burn_in] *= 1.01
+        return flows
+
+    monkeypatch.setattr(engine._Run, "step", misrecorded)
+    assert run_ensemble(small(), runs=1, out=tmp_path / "a", executor="serial").computed == 1
+    with pytest.raises(SimulationError, match="identity"):
+        run_ensemble(small(), runs=1, out=tmp_path / "b", executor="serial", check=True)

@@ -258,6 +258,7 @@ def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
         scheduler=args.scheduler,
         quantiles=args.quantiles,
         progress=_Progress(scenario.name, args.quiet),
+        check=getattr(args, "check", False),
     )
 
 

@@ -123,11 +123,11 @@ def _prepare_worker() -> None:
                 libc.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
 
 
-def _simulate_run(scenario: Scenario, index: int) -> xr.Dataset:
+def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dataset:
     """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset."""
     from tradesim.engine import run_engine
 
-    raw = run_engine(scenario, run_seed(scenario, index))
+    raw = run_engine(scenario, run_seed(scenario, index), check=check)
     return to_dataset(raw).assign_attrs(run=index)
 
 
@@ -192,10 +192,10 @@ class _RunStore:
 
 
 def _serial(
-    scenario: Scenario, indices: Sequence[int], **_: Any
+    scenario: Scenario, indices: Sequence[int], *, check: bool, **_: Any
 ) -> Iterator[tuple[int, xr.Dataset]]:
     for i in indices:
-        yield i, _simulate_run(scenario, i)
+        yield i, _simulate_run(scenario, i, check)
 
 
 def _process_pool(workers: int | None) -> ProcessPoolExecutor:
@@ -210,16 +210,21 @@ def _process_pool(workers: int | None) -> ProcessPoolExecutor:
 
 
 def _processes(
-    scenario: Scenario, indices: Sequence[int], *, workers: int | None, **_: Any
+    scenario: Scenario, indices: Sequence[int], *, workers: int | None, check: bool, **_: Any
 ) -> Iterator[tuple[int, xr.Dataset]]:
     with _process_pool(workers) as pool:
-        futures = {pool.submit(_simulate_run, scenario, i): i for i in indices}
+        futures = {pool.submit(_simulate_run, scenario, i, check): i for i in indices}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
 def _dask(
-    scenario: Scenario, indices: Sequence[int], *, workers: int | None, scheduler: str | None
+    scenario: Scenario,
+    indices: Sequence[int],
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    check: bool,
 ) -> Iterator[tuple[int, xr.Dataset]]:
     try:
         from distributed import Client, LocalCluster
@@ -242,7 +247,11 @@ def _dask(
         with Client(scheduler or cluster, set_as_default=False) as client:
             client.run(_prepare_worker)
             futures = client.map(
-                _simulate_run, [scenario] * len(indices), list(indices), pure=False
+                _simulate_run,
+                [scenario] * len(indices),
+                list(indices),
+                [check] * len(indices),
+                pure=False,
             )
             position = {f.key: i for f, i in zip(futures, indices, strict=True)}
             for future in dask_completed(futures, loop=client.loop):
@@ -255,7 +264,11 @@ def _dask(
             cluster.close()
 
 
-_EXECUTORS = {"serial": _serial, "processes": _processes, "dask": _dask}
+_EXECUTORS: dict[str, Callable[..., Iterator[tuple[int, xr.Dataset]]]] = {
+    "serial": _serial,
+    "processes": _processes,
+    "dask": _dask,
+}
 
 
 # ----------------------------------------------------------------------------- results
@@ -428,6 +441,7 @@ def run_ensemble(
     scheduler: str | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     progress: Progress | None = None,
+    check: bool = False,
 ) -> EnsembleResult:
     """Run `runs` simulations of `scenario`, writing each as it finishes into `out`/runs.
 
@@ -440,6 +454,8 @@ def run_ensemble(
         Processes or local Dask workers; default: the number of cores.
     progress
         Called as progress(done, total) after each finished run.
+    check
+        Verify the accounting identities every month of every run (SimulationError if not).
 
     Calling again with the same scenario and folder resumes: runs already on disk (and
     intact) are kept, missing ones computed.
@@ -462,7 +478,7 @@ def run_ensemble(
         progress(done, runs)
     if missing:
         for index, data in _EXECUTORS[executor](
-            scenario, missing, workers=workers, scheduler=scheduler
+            scenario, missing, workers=workers, scheduler=scheduler, check=check
         ):
             store.write(index, data)
             done += 1
