@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default out/NAME; with several scenarios, OUT/NAME each)",
     )
     run.add_argument("--check", action="store_true", help="verify accounting every month")
+    run.add_argument("--plot", action="store_true", help="write figures next to the outputs")
     run.add_argument(
         "--format",
         type=_formats,
@@ -158,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--max-evaluations", type=_positive, default=60, help="per start (default 60)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     cal.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    plot = sub.add_parser(
+        "plot", help="write figures next to a run's, ensemble's or comparison's outputs"
+    )
+    plot.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
 
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files")
     schema.add_argument("--out", type=Path, default=None, help="file (default: standard output)")
@@ -290,6 +296,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     reused = ensemble.runs - ensemble.computed
                     print(f"\n{reused} runs were found in {out}/runs and reused")
                 names = ensemble.write_outputs(sources)
+            if args.plot:
+                from tradesim.plot import plot_result_dir
+
+                names += [p.name for p in plot_result_dir(out)]
         print(f"\nWrote {', '.join(names)} to {out}/")
     return 0
 
@@ -413,6 +423,17 @@ class _Evaluations(_Progress):
         if now - self.last_line >= self.every:
             self.last_line = now
             print(f"{self.label}: {done} evaluations (at most {total})", file=sys.stderr)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from tradesim.plot import plot_result_dir
+
+    if not args.result_dir.is_dir():
+        raise TradesimError(f"{args.result_dir} is not a folder of tradesim outputs")
+    with _writing_to(args.result_dir):
+        written = plot_result_dir(args.result_dir)
+    print(f"Wrote {', '.join(p.name for p in written)} to {args.result_dir}/")
+    return 0
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -654,6 +675,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
     "compare": _cmd_compare,
     "calibrate": _cmd_calibrate,
+    "plot": _cmd_plot,
     "schema": _cmd_schema,
     "shocks": _cmd_shocks,
     "new": _cmd_new,
