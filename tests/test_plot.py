@@ -121,3 +121,35 @@ def test_plot_command_and_run_plot(tmp_path):
         [str(BIN / "tradesim"), "plot", str(tmp_path / "nothing")], capture_output=True, text=True
     )
     assert empty.returncode == 2 and "not a folder" in empty.stderr
+
+
+def test_report_is_one_self_contained_html_file(tmp_path):
+    import re
+
+    out = tmp_path / "report.html"
+    args = [
+        str(BIN / "tradesim"),
+        "report",
+        str(DATA / "small.yaml"),
+        str(DATA / "higher_tariff.yaml"),
+        str(DATA / "bad_rate_fixed.yaml"),
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    images = re.findall(
+        r'<img class="figure" alt="figure" src="data:image/png;base64,([^"]+)"', text
+    )
+    assert len(images) == 2 + 3 * 2  # base: trade, currencies; per alternative: three
+    import base64
+
+    assert all(base64.b64decode(i).startswith(PNG) for i in images)
+    assert text.count('<h4 class="table-caption">') == 1 + 3 * 2
+    assert text.count("<h3>") == 3  # one manifest per scenario
+    assert "higher_tariff against small" in text and "scenario_sha256" in text
+    assert 'src="http' not in text and "<link" not in text  # nothing fetched from outside
+    again = subprocess.run(args, capture_output=True, text=True)
+    assert again.returncode == 2 and "use --force" in again.stderr

@@ -160,6 +160,15 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     cal.add_argument("--force", action="store_true", help="overwrite an existing file")
 
+    report = sub.add_parser(
+        "report", help="one self-contained HTML report of a base and alternatives"
+    )
+    report.add_argument("base", type=Path, metavar="BASE")
+    report.add_argument("alternatives", type=Path, nargs="+", metavar="ALT")
+    _scenario_options(report)
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file")
+    report.add_argument("--force", action="store_true", help="overwrite an existing file")
+
     plot = sub.add_parser(
         "plot", help="write figures next to a run's, ensemble's or comparison's outputs"
     )
@@ -425,6 +434,26 @@ class _Evaluations(_Progress):
             print(f"{self.label}: {done} evaluations (at most {total})", file=sys.stderr)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from tradesim.report import html_report
+    from tradesim.results import _atomic_write
+    from tradesim.scenario import scenario_files
+
+    if args.out.exists() and not args.force:
+        raise TradesimError(f"{args.out} exists; use --force to overwrite it")
+    base = _load(args.base, args)
+    alternatives = [_load(path, args) for path in args.alternatives]
+    sources = {
+        s.name: scenario_files(p)
+        for s, p in [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
+    }
+    text = html_report(base, alternatives, sources=sources)
+    with _writing_to(args.out):
+        _atomic_write(args.out, _text_writer(text))
+    print(f"Wrote {args.out} ({len(text) / 1e6:.1f} MB, self-contained)")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from tradesim.plot import plot_result_dir
 
@@ -676,6 +705,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": _cmd_compare,
     "calibrate": _cmd_calibrate,
     "plot": _cmd_plot,
+    "report": _cmd_report,
     "schema": _cmd_schema,
     "shocks": _cmd_shocks,
     "new": _cmd_new,
