@@ -443,10 +443,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise TradesimError(f"{args.out} exists; use --force to overwrite it")
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
-    sources = {
-        s.name: scenario_files(p)
-        for s, p in [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
-    }
+    named = [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
+    sources: dict[str, Sequence[str | Path]] = {s.name: scenario_files(p) for s, p in named}
     text = html_report(base, alternatives, sources=sources)
     with _writing_to(args.out):
         _atomic_write(args.out, _text_writer(text))
