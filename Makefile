@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,docs]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check tradesim tests benchmarks
 	$(BIN)/mypy
 
+docs: $(STAMP)
+	$(BIN)/python docs/gen.py
+	$(BIN)/mkdocs build --strict --site-dir site
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out site docs/generated

@@ -457,7 +457,9 @@ def run_ensemble(
     check
         Verify the accounting identities every month of every run (SimulationError if not).
 
-    Calling again with the same scenario and folder resumes: runs already on disk (and
+    Notes
+    -----
+    A second call with the same scenario and folder resumes: runs already on disk (and
     intact) are kept, missing ones computed.
     """
     if runs < 1:

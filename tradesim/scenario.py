@@ -245,10 +245,14 @@ class TariffShock(_ShockBase):
 
 
 class TradeChannel(_Model):
+    """A sanction's trade channel: sectors embargoed both ways between imposer and target."""
+
     sectors: Sectors = Field(default_factory=list, description="embargoed both ways")
 
 
 class FinancialChannel(_Model):
+    """A sanction's financial channel: payment freezes and cut-off from clearing."""
+
     freeze_probability: Annotated[Rate, Field(ge=0, le=1)] = 0.0
     cutoff_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
         0.0, description="share of the target's firms and buyers cut off from the currency"
@@ -259,6 +263,8 @@ class FinancialChannel(_Model):
 
 
 class SecondaryChannel(_Model):
+    """A sanction's secondary channel: a cost on third countries' trade with the target."""
+
     cost: Annotated[Rate, Field(ge=0, le=5)] = Field(
         0.0, description="extra cost on routes between the target and third countries"
     )

@@ -1,0 +1,206 @@
+"""Generate the documentation pages that come from the code, run before `mkdocs build`.
+
+- docs/generated/scenario-reference.md: every scenario field from the schema;
+- docs/generated/cli.md: the real --help of every command;
+- docs/generated/shocks.md: a how-to per shock type, its YAML (validated and run here) and a
+  figure of its effect on the small example economy;
+- docs/generated/worked-example.md figures: the 2016-2018 story.
+
+    python docs/gen.py
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import typing
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "generated"
+sys.path.insert(0, str(ROOT))
+
+from tradesim import load_scenario, scenario_from_dict, simulate  # noqa: E402
+from tradesim.cli import _parser, shock_reference  # noqa: E402
+from tradesim.plot import (  # noqa: E402
+    bilateral_figure,
+    calibration_figure,
+    currency_shares_figure,
+    diversion_figure,
+    save,
+)
+from tradesim.scenario import _SHOCK_MODELS, Scenario  # noqa: E402
+from tests.factories import small_dict  # noqa: E402
+
+# One example per shock type on the small economy (regions A, B, X; sectors energy, goods),
+# with the outcome its figure shows.
+EXAMPLES: dict[str, tuple[dict[str, Any], str, tuple[str, str], str]] = {
+    "tariff": ({"importer": "A", "origin": "B", "sectors": ["goods"], "rate": "25%"},
+               "diversion", ("A", "goods"), "A's goods imports by origin"),
+    "sanction": ({"imposer": "X", "target": "B", "trade": {"sectors": ["energy"]},
+                  "financial": {"freeze_probability": 0.02, "cutoff_share": 0.3},
+                  "secondary": {"cost": 0.01}},
+                 "currency", ("A", "B"), "settlement currencies between A and B"),
+    "settlement_policy": ({"route": ["A", "B"], "currencies": ["AAC", "BBC"],
+                           "fee_change": -0.004, "available": True},
+                          "currency", ("A", "B"), "settlement currencies between A and B"),
+    "exchange_rate": ({"currency": "BBC", "change": 0.3, "ramp_months": 3},
+                      "diversion", ("B", "goods"), "B's goods imports by origin"),
+    "demand": ({"region": "X", "path": {"2020-07": -0.05, "2021-03": -0.2}},
+               "diversion", ("X", "goods"), "X's goods imports by origin"),
+    "world_price": ({"sector": "energy", "change": 0.5},
+                    "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "trade_cost": ({"origin": "B", "destination": "A", "sectors": ["energy"], "change": -0.1},
+                   "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "capacity": ({"origin": "B", "sectors": ["energy"], "change": -0.4},
+                 "diversion", ("A", "energy"), "A's energy imports by origin"),
+}
+
+
+def _type(annotation: Any) -> str:
+    """A short, readable rendering of a type annotation."""
+    import types
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type(a) for a in args)
+    if origin is typing.Literal:
+        return " or ".join(f"`{a!r}`" for a in args)
+    if origin is list:
+        return f"list of {_type(args[0])}"
+    if origin is dict:
+        return f"mapping of {_type(args[0])} to {_type(args[1])}"
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type):
+        return {"str": "text", "float": "number", "int": "whole number", "bool": "true/false",
+                "date": "date"}.get(annotation.__name__, annotation.__name__)
+    return str(annotation).replace("typing.", "")
+
+
+def scenario_reference() -> str:
+    lines = ["# Scenario-file reference", "",
+             "Generated from the schema (`tradesim schema` writes it as JSON Schema). Unknown "
+             "keys are errors. Dates are `YYYY-MM` or `YYYY-MM-DD`; rates and changes are "
+             "fractions (`0.25`) or percentages (`\"25%\"`).", ""]
+    from pydantic import BaseModel
+
+    seen: set[type] = set()
+
+    def model_table(model: type[BaseModel], title: str) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        summary = ((model.__doc__ or "").strip().splitlines() or [""])[0]
+        lines.extend([f"## {title}", "", summary, "",
+                      "| field | type | default | meaning |", "|---|---|---|---|"])
+        nested = []
+        for name, info in model.model_fields.items():
+            value = None if info.is_required() else info.get_default(call_default_factory=True)
+            if info.is_required():
+                default = "required"
+            elif isinstance(value, BaseModel):
+                default = "see below"
+            else:
+                default = f"`{value!r}`"
+            lines.append(f"| `{name}` | {_type(info.annotation)} | {default} | {info.description or ''} |")
+            for arg in typing.get_args(info.annotation) + (info.annotation,):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    nested.append((arg, f"`{name}`: {arg.__name__}"))
+        lines.append("")
+        for sub, sub_title in nested:
+            model_table(sub, sub_title)
+
+    model_table(Scenario, "Scenario")
+    from tradesim.scenario import CurrencySpec, RegionSpec, SectorSpec
+
+    model_table(CurrencySpec, "`currencies.<name>`: CurrencySpec")
+    model_table(SectorSpec, "`sectors.<name>`: SectorSpec")
+    model_table(RegionSpec, "`economies.<name>` and `external_regions.<name>`: RegionSpec")
+    for kind, model in _SHOCK_MODELS.items():
+        model_table(model, f"Shock `{kind}`")
+    return "\n".join(lines) + "\n"
+
+
+def cli_reference() -> str:
+    parser = _parser()
+    lines = ["# Command-line reference", "",
+             "The help of each command, as the installed `tradesim` prints it.", ""]
+    commands = ["run", "validate", "compare", "calibrate", "report", "plot", "schema", "shocks", "new"]
+    for command in commands:
+        buffer = io.StringIO()
+        with redirect_stdout(buffer):
+            try:
+                parser.parse_args([command, "--help"])
+            except SystemExit:
+                pass
+        lines += [f"## tradesim {command}", "", "```text", buffer.getvalue().rstrip(), "```", ""]
+    lines += ["## tradesim shocks (output)", "", "```text", shock_reference(), "```", ""]
+    return "\n".join(lines)
+
+
+def shocks_page() -> str:
+    base_data = small_dict()
+    base_data["shocks"] = []
+    base = simulate(scenario_from_dict(base_data))
+    lines = ["# Shocks, one by one", "",
+             "Each section shows a shock of one type as it is written in a scenario file, "
+             "and its effect on the small example economy used by the tests (agent "
+             "economies A and B, external region X; sectors energy and goods), against the same "
+             "economy without the shock and with the same seed. The YAML below is validated "
+             "and run when the documentation is built.", ""]
+    for kind, (fields, figure, (a, b), what) in EXAMPLES.items():
+        shock = {"type": kind, "name": f"example {kind}", "start": "2020-07", **fields}
+        data = {**base_data, "shocks": [shock]}
+        result = simulate(scenario_from_dict(data), check=True)
+        if figure == "diversion":
+            fig = diversion_figure(base.data, result.data, a, b)
+        else:
+            fig = currency_shares_figure(result.data, a, b)
+        save(fig, OUT / "img" / f"shock-{kind}")
+        doc = (_SHOCK_MODELS[kind].__doc__ or "").strip()
+        snippet = yaml.safe_dump({"shocks": [shock]}, sort_keys=False).rstrip()
+        lines += [f"## `{kind}`", "", doc, "", "```yaml", snippet, "```", "",
+                  f"![{what}](img/shock-{kind}.svg)", "", f"*{what}.*", ""]
+    return "\n".join(lines)
+
+
+def worked_example_figures() -> None:
+    from tradesim.calibrate import load_observed
+
+    observed = load_observed()
+    pairs = [("CN", "RU"), ("RU", "CN")]
+    cal = simulate(load_scenario(ROOT / "scenarios" / "baseline_calibrated.yaml"))
+    save(bilateral_figure(cal.annual_bilateral(), pairs, observed=observed,
+                          title="Calibrated baseline against Chinese customs"),
+         OUT / "img" / "worked-baseline")
+    import json
+
+    report = json.loads((ROOT / "scenarios" / "baseline_calibrated.report.json").read_text())
+    save(calibration_figure(report), OUT / "img" / "worked-calibration")
+    base = simulate(load_scenario(ROOT / "scenarios" / "baseline.yaml"))
+    soy = simulate(load_scenario(ROOT / "scenarios" / "soybean_tariff_2018.yaml"))
+    save(diversion_figure(base.data, soy.data, "CN", "agriculture"), OUT / "img" / "worked-soy")
+    sanctions = simulate(load_scenario(ROOT / "scenarios" / "us_sanctions_russia_2018.yaml"))
+    save(currency_shares_figure(sanctions.data, "CN", "RU"), OUT / "img" / "worked-sanctions")
+
+
+def main() -> None:
+    (OUT / "img").mkdir(parents=True, exist_ok=True)
+    (OUT / "scenario-reference.md").write_text(scenario_reference())
+    (OUT / "cli.md").write_text(cli_reference())
+    (OUT / "shocks.md").write_text(shocks_page())
+    worked_example_figures()
+    subprocess.run([sys.executable, "-c", "import tradesim"], check=True)
+    print(f"generated {sorted(p.name for p in OUT.iterdir())}")
+
+
+if __name__ == "__main__":
+    main()
