@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python docs/gen.py
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
