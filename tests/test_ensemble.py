@@ -18,8 +18,8 @@ import xarray as xr
 from tradesim import TradesimError
 from tradesim.ensemble import (
     _blas_threads_in_worker,
-    _process_pool,
     compare,
+    process_pool,
     run_ensemble,
     run_seed,
     summarize,
@@ -56,7 +56,7 @@ def test_run_seeds_do_not_depend_on_the_ensemble_size(serial, tmp_path):
 
 
 def test_workers_use_one_blas_thread():
-    with _process_pool(2) as pool:
+    with process_pool(2) as pool:
         counts = [pool.submit(_blas_threads_in_worker).result() for _ in range(4)]
     assert all(c and set(c) == {1} for c in counts), counts
 

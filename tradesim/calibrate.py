@@ -409,9 +409,9 @@ def calibrate(
 
     pool = None
     if workers != 1 and replications > 1:
-        from tradesim.ensemble import _process_pool
+        from tradesim.ensemble import process_pool
 
-        pool = _process_pool(workers)
+        pool = process_pool(workers)
     try:
         sim = _Simulator(scenario, params, keys, replications, pool)
 

@@ -378,7 +378,7 @@ EXIT_NOT_CONVERGED = 3
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from tradesim.calibrate import calibrate, load_observed, write_calibrated_scenario
-    from tradesim.results import _atomic_write
+    from tradesim.results import atomic_write
 
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
@@ -403,7 +403,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             (".report.json", report.to_json()),
             (".report.md", report.to_markdown()),
         ):
-            _atomic_write(Path(f"{stem}{suffix}"), _text_writer(text))
+            atomic_write(Path(f"{stem}{suffix}"), _text_writer(text))
     print(f"\nWrote {args.out}, {stem.name}.report.json and {stem.name}.report.md")
     if not report.converged:
         print(
@@ -436,7 +436,7 @@ class _Evaluations(_Progress):
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from tradesim.report import html_report
-    from tradesim.results import _atomic_write
+    from tradesim.results import atomic_write
     from tradesim.scenario import scenario_files
 
     if args.out.exists() and not args.force:
@@ -447,7 +447,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     sources: dict[str, Sequence[str | Path]] = {s.name: scenario_files(p) for s, p in named}
     text = html_report(base, alternatives, sources=sources)
     with _writing_to(args.out):
-        _atomic_write(args.out, _text_writer(text))
+        atomic_write(args.out, _text_writer(text))
     print(f"Wrote {args.out} ({len(text) / 1e6:.1f} MB, self-contained)")
     return 0
 
@@ -683,16 +683,16 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
 
 
 def _write_comparison(metrics: Any, out: Path) -> None:
-    from tradesim.results import _atomic_write, writer
+    from tradesim.results import atomic_write, writer
 
-    _atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
+    atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
     tables = {
         "bilateral_change.csv": metrics["bilateral_usd"],
         "imports_by_origin.csv": metrics["imports_by_origin_usd"],
     }
     for name, da in tables.items():
         df = da.to_dataset(dim="statistic").to_dataframe().reset_index()
-        _atomic_write(out / name, writer(df, "to_csv", index=False, float_format="%.6g"))
+        atomic_write(out / name, writer(df, "to_csv", index=False, float_format="%.6g"))
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -33,7 +33,7 @@ from scipy.io import netcdf_file
 from tradesim.errors import SimulationError, TradesimError
 from tradesim.results import (
     SimulationResult,
-    _atomic_write,
+    atomic_write,
     comparison_metrics,
     manifest,
     to_dataset,
@@ -45,6 +45,7 @@ __all__ = [
     "EnsembleResult",
     "ExecutorName",
     "compare",
+    "process_pool",
     "run_ensemble",
     "run_seed",
     "summarize",
@@ -162,7 +163,7 @@ class _RunStore:
                 )
         else:
             text = json.dumps({"scenario_sha256": self.scenario_sha256}) + "\n"
-            _atomic_write(meta, lambda p: p.write_text(text))
+            atomic_write(meta, lambda p: p.write_text(text))
 
     def path(self, index: int) -> Path:
         return self.dir / f"run_{index:05d}.nc"
@@ -183,9 +184,9 @@ class _RunStore:
     def write(self, index: int, data: xr.Dataset) -> None:
         path = self.path(index)
         data = data.assign_attrs(scenario_sha256=self.scenario_sha256)
-        _atomic_write(path, lambda p: data.to_netcdf(p, engine="scipy"))
+        atomic_write(path, lambda p: data.to_netcdf(p, engine="scipy"))
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        _atomic_write(path.with_suffix(".nc.sha256"), lambda p: p.write_text(digest + "\n"))
+        atomic_write(path.with_suffix(".nc.sha256"), lambda p: p.write_text(digest + "\n"))
 
 
 # ----------------------------------------------------------------------------- executors
@@ -198,7 +199,7 @@ def _serial(
         yield i, _simulate_run(scenario, i, check)
 
 
-def _process_pool(workers: int | None) -> ProcessPoolExecutor:
+def process_pool(workers: int | None) -> ProcessPoolExecutor:
     """Local worker processes with one BLAS thread each. On Linux they fork, sharing the
     parent's imported modules, so a worker costs no start-up imports."""
     method = "fork" if sys.platform == "linux" else "spawn"
@@ -212,7 +213,7 @@ def _process_pool(workers: int | None) -> ProcessPoolExecutor:
 def _processes(
     scenario: Scenario, indices: Sequence[int], *, workers: int | None, check: bool, **_: Any
 ) -> Iterator[tuple[int, xr.Dataset]]:
-    with _process_pool(workers) as pool:
+    with process_pool(workers) as pool:
         futures = {pool.submit(_simulate_run, scenario, i, check): i for i in indices}
         for future in as_completed(futures):
             yield futures[future], future.result()
@@ -317,11 +318,11 @@ class EnsembleResult:
             def write(path: Path, ds: xr.Dataset = summary) -> None:
                 ds.to_netcdf(path, engine="scipy")
 
-            _atomic_write(self.out / name, write)
+            atomic_write(self.out / name, write)
             written.append(name)
         bands = self.bilateral_bands().to_dataset(dim="statistic").to_dataframe().reset_index()
         bands = bands[bands["origin"] != bands["destination"]]
-        _atomic_write(
+        atomic_write(
             self.out / "annual_bilateral_bands.csv",
             lambda p: bands.to_csv(p, index=False, float_format="%.6g"),
         )
@@ -335,7 +336,7 @@ class EnsembleResult:
             outputs=[*written, "runs/"],
         )
         text = json.dumps(info, indent=2) + "\n"
-        _atomic_write(self.out / "manifest.json", lambda p: p.write_text(text))
+        atomic_write(self.out / "manifest.json", lambda p: p.write_text(text))
         return [*written, "manifest.json", "runs/"]
 
 

@@ -45,13 +45,13 @@ def _pyplot() -> Any:
 
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write `fig` as path.png and path.svg; returns both paths."""
-    from tradesim.results import _atomic_write, writer
+    from tradesim.results import atomic_write, writer
 
     base = Path(path).with_suffix("")
     out = []
     for fmt in ("png", "svg"):
         target = base.with_suffix(f".{fmt}")
-        _atomic_write(target, writer(fig, "savefig", format=fmt, dpi=120))
+        atomic_write(target, writer(fig, "savefig", format=fmt, dpi=120))
         out.append(target)
     _pyplot().close(fig)
     return out

@@ -27,6 +27,7 @@ from tradesim.scenario import Scenario
 __all__ = [
     "SimulationResult",
     "annual_bilateral",
+    "atomic_write",
     "comparison_metrics",
     "currency_shares",
     "format_summary",
@@ -34,6 +35,7 @@ __all__ = [
     "manifest",
     "origin_shares",
     "write_outputs",
+    "writer",
 ]
 
 _DESCRIPTIONS = {
@@ -285,11 +287,11 @@ def format_summary(result: SimulationResult) -> str:
 
 
 def writer(obj: Any, method: str, **options: Any) -> Callable[[Path], object]:
-    """A function that writes `obj` to a path with its own method, for `_atomic_write`."""
+    """A function that writes `obj` to a path with its own method, for `atomic_write`."""
     return lambda path: getattr(obj, method)(path, **options)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -395,7 +397,7 @@ def write_outputs(
 
     def save(name: str, write: Callable[[Path], object]) -> None:
         path = out / name
-        _atomic_write(path, write)
+        atomic_write(path, write)
         written.append(path)
 
     if "netcdf" in formats:
