@@ -157,7 +157,7 @@ class SectorSpec(_Model):
 class RegionSpec(_Model):
     """A region: an agent economy (firms and buyers) or an aggregate external region."""
 
-    currency: str
+    currency: str = Field(description="home currency (a key of currencies)")
     demand: PositivePath = Field(1.0, description="real demand index path")
     absorption_usd_bn: dict[str, Annotated[float, Field(ge=0)]] = Field(
         description="base-year spending per sector, USD billion a year, all origins"
@@ -219,8 +219,8 @@ class Parameters(_Model):
 
 
 class _ShockBase(_Model):
-    name: str | None = None
-    start: Date
+    name: str | None = Field(None, description="a label for reports and manifests")
+    start: Date = Field(description="first date it applies (a mid-month date is pro-rated)")
     end: Date | None = Field(None, description="first date the shock no longer applies")
     ramp_months: int = Field(0, ge=0, le=240, description="months of linear phase-in")
 
@@ -377,13 +377,15 @@ SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
 class Scenario(_Model):
     """A whole scenario. Build it with `load_scenario` or `scenario_from_dict`."""
 
-    name: str
-    description: str = ""
-    start: Date
+    name: str = Field(description="short identifier, used for output folders")
+    description: str = Field("", description="one line on what the scenario asks")
+    start: Date = Field(description="first reported month (YYYY-MM)")
     end: Date = Field(description="last reported month (inclusive)")
-    burn_in_months: int = Field(24, ge=0, le=600)
-    seed: int = Field(0, ge=0, lt=2**63)
-    population: Population = Population()
+    burn_in_months: int = Field(
+        24, ge=0, le=600, description="months simulated before start so relationships settle"
+    )
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of every random draw")
+    population: Population = Field(Population(), description="agent counts")
     currencies: dict[str, CurrencySpec]
     sectors: dict[str, SectorSpec]
     economies: dict[str, RegionSpec] = Field(description="agent economies")
@@ -391,8 +393,8 @@ class Scenario(_Model):
     initial_currency_shares: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=lambda: {"USD": 1.0}
     )
-    parameters: Parameters = Parameters()
-    shocks: list[Shock] = Field(default_factory=list)
+    parameters: Parameters = Field(Parameters(), description="behavioural parameters")
+    shocks: list[Shock] = Field(default_factory=list, description="policies and events")
 
     @field_validator("start", "end")
     @classmethod
