@@ -171,13 +171,6 @@ def import_share_scale(
     )
 
 
-def sector_field(sector: str, name: str, lower: float, upper: float, start: float) -> Parameter:
-    def apply(data: dict[str, Any], value: float) -> None:
-        data["sectors"][sector][name] = value
-
-    return Parameter(f"sectors.{sector}.{name}", f"{name} of {sector}", lower, upper, start, apply)
-
-
 def parameter_field(name: str, lower: float, upper: float, start: float) -> Parameter:
     def apply(data: dict[str, Any], value: float) -> None:
         data.setdefault("parameters", {})[name] = value

@@ -584,22 +584,38 @@ def _format_bands(result: Any) -> str:
     names = list(result.scenario.economies)
     years = [int(y) for y in bands["year"].values]
     lo, hi = (f"q{q:g}" for q in (result.quantiles[0], result.quantiles[-1]))
+
+    def cell(v: Any) -> str:
+        mean, a, b = (float(v.sel(statistic=k)) / 1e9 for k in ("mean", lo, hi))
+        return f"{mean:.2f} [{a:.2f}, {b:.2f}]"
+
     lines = [
         f"Scenario {result.scenario.name!r}: {result.runs} runs, seed {result.scenario.seed}",
         "",
         f"Bilateral trade, USD billion: mean [{lo}, {hi}]",
-        f"{'':<12}" + "".join(f"{y:>24}" for y in years),
+        *_bilateral_rows(bands, names, years, cell, width=24, label=12),
     ]
-    for o in names:
-        for d in names:
-            if o != d:
-                cells = []
-                for y in years:
-                    v = bands.sel(origin=o, destination=d, year=y) / 1e9
-                    mean, a, b = (float(v.sel(statistic=k)) for k in ("mean", lo, hi))
-                    cells.append(f"{mean:.2f} [{a:.2f}, {b:.2f}]")
-                lines.append(f"{o + ' -> ' + d:<12}" + "".join(f"{c:>24}" for c in cells))
     return "\n".join(lines)
+
+
+def _bilateral_rows(
+    values: Any,
+    agents: Sequence[str],
+    years: Sequence[int],
+    cell: Callable[[Any], str],
+    *,
+    width: int,
+    label: int,
+) -> list[str]:
+    """A header of years and one row per direction between the agent economies."""
+    rows = [f"{'':<{label}}" + "".join(f"{y:>{width}}" for y in years)]
+    for o in agents:
+        for d in agents:
+            if o != d:
+                da = values.sel(origin=o, destination=d)
+                cells = "".join(f"{cell(da.sel(year=y)):>{width}}" for y in years)
+                rows.append(f"{o + ' -> ' + d:<{label}}" + cells)
+    return rows
 
 
 def _cell(da: Any, bands: bool, lo: str, hi: str, scale: float = 1e9) -> str:
@@ -624,16 +640,10 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
         f" (common random numbers, seed {base.seed})",
         "",
         f"Bilateral trade, change in USD billion{band}",
-        f"{'':<14}" + "".join(f"{y:>{w}}" for y in years),
+        *_bilateral_rows(
+            m["bilateral_usd"], agents, years, lambda v: _cell(v, bands, lo, hi), width=w, label=14
+        ),
     ]
-    for o in agents:
-        for d in agents:
-            if o != d:
-                da = m["bilateral_usd"].sel(origin=o, destination=d)
-                lines.append(
-                    f"{o + ' -> ' + d:<14}"
-                    + "".join(f"{_cell(da.sel(year=y), bands, lo, hi):>{w}}" for y in years)
-                )
     mean = m.sel(statistic="mean")
     moved = abs(mean["imports_by_origin_usd"]).max("origin")
     top = moved.where(moved["importer"].isin(agents)).stack(cell=("importer", "sector"))

@@ -107,10 +107,9 @@ def bilateral_figure(
 def currency_shares_figure(data: xr.Dataset, a: str, b: str) -> Figure:
     """Settlement-currency shares of the trade between a and b (both ways), monthly, stacked."""
     plt = _pyplot()
-    flow = data["shipped_usd"].sel(origin=[a, b], destination=[a, b]).sum("sector")
-    flow = flow.where(flow["origin"] != flow["destination"], 0.0).sum(["origin", "destination"])
-    total = flow.sum("currency")
-    shares = (flow / total.where(total > 0)).fillna(0.0)
+    from tradesim.results import settled_value, shares_of
+
+    shares = shares_of(settled_value(data, [a, b], [a, b]), "currency")
     keep = [c for c in shares["currency"].values if float(shares.sel(currency=c).max()) > 0]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.stackplot(

@@ -160,26 +160,38 @@ def annual_bilateral(result: SimulationResult, variable: str = "shipped_usd") ->
     return out
 
 
+def shares_of(values: xr.DataArray, dim: str) -> xr.DataArray:
+    """Each entry's share of the total along `dim`; 0 where the total is 0."""
+    total = values.sum(dim)
+    return (values / total.where(total > 0)).fillna(0.0)
+
+
+def settled_value(
+    data: xr.Dataset, origins: Sequence[str], destinations: Sequence[str]
+) -> xr.DataArray:
+    """Monthly value shipped by currency from `origins` to `destinations`, domestic sales
+    excluded: the basis of every settlement-currency share."""
+    flow = data["shipped_usd"].sel(origin=list(origins), destination=list(destinations))
+    flow = flow.where(flow["origin"] != flow["destination"], 0.0)
+    return flow.sum(["origin", "destination", "sector"])
+
+
 def currency_shares(
     result: SimulationResult, origin: str, destination: str, *, both_ways: bool = True
 ) -> xr.DataArray:
     """Annual share of each settlement currency in the value shipped on a route."""
-    da = result.data["shipped_usd"].sum("sector")
-    flow = da.sel(origin=origin, destination=destination)
-    if both_ways:
-        flow = flow + da.sel(origin=destination, destination=origin)
-    annual = flow.groupby("month.year").sum()
-    total = annual.sum("currency")
-    return (annual / total.where(total > 0)).fillna(0.0).rename("currency_share")
+    regions = [origin, destination]
+    value = settled_value(
+        result.data, regions if both_ways else [origin], regions if both_ways else [destination]
+    )
+    return shares_of(value.groupby("month.year").sum(), "currency").rename("currency_share")
 
 
 def origin_shares(result: SimulationResult, destination: str) -> xr.DataArray:
     """Annual share of each origin (itself included) in a destination's purchases, by
     sector: where its buyers' spending goes, the lens for trade diversion."""
     da = result.data["shipped_usd"].sel(destination=destination, drop=True).sum("currency")
-    annual = da.groupby("month.year").sum()
-    total = annual.sum("origin")
-    return (annual / total.where(total > 0)).fillna(0.0).rename("origin_share")
+    return shares_of(da.groupby("month.year").sum(), "origin").rename("origin_share")
 
 
 def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str]) -> xr.Dataset:
@@ -212,15 +224,10 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
     creation = abroad.sum("origin")
     diversion = abroad.where(abroad > 0, 0.0).sum("origin")
 
-    shares = []
-    for data in (base, alt):
-        flow = data["shipped_usd"].sel(origin=list(agents), destination=list(agents))
-        flow = flow.where(flow["origin"] != flow["destination"], 0.0).sum(
-            ["origin", "destination", "sector"]
-        )
-        annual = flow.groupby("month.year").sum()
-        total = annual.sum("currency")
-        shares.append((annual / total.where(total > 0)).fillna(0.0))
+    shares = [
+        shares_of(settled_value(data, agents, agents).groupby("month.year").sum(), "currency")
+        for data in (base, alt)
+    ]
     share = xr.concat(shares, dim=xr.DataArray(["base", "alternative"], dims="scenario"))
 
     def by_destination(name: str, data: xr.Dataset) -> xr.DataArray:

@@ -104,11 +104,6 @@ class World:
     def n_currencies(self) -> int:
         return len(self.currencies)
 
-    @property
-    def months(self) -> I64:
-        """Month numbers of every simulated month, burn-in included."""
-        return np.arange(-self.burn_in, self.n_months, dtype=np.int64)
-
     def month_labels(self) -> NDArray[np.datetime64]:
         """First day of each reported month."""
         first = np.datetime64(f"{self.start:%Y-%m}", "M")
