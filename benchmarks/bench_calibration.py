@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tradesim import load_scenario, run_ensemble
-from tradesim.calibrate import calibrate, load_observed
+from tradesim.analysis.calibrate import calibrate, load_observed
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 20

@@ -18,7 +18,7 @@ import tracemalloc
 from pathlib import Path
 
 from tradesim import load_scenario
-from tradesim.engine import run_engine
+from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"

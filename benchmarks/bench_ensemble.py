@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import sized
 
 from tradesim import load_scenario
-from tradesim.ensemble import run_ensemble
+from tradesim.analysis.ensemble import run_ensemble
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
 RUNS = 8
@@ -32,7 +32,7 @@ RUNS = 8
 _MEMORY_CHILD = """
 import resource, sys, tempfile
 from tradesim import load_scenario
-from tradesim.ensemble import run_ensemble
+from tradesim.analysis.ensemble import run_ensemble
 scenario = load_scenario(sys.argv[1])
 with tempfile.TemporaryDirectory() as out:
     result = run_ensemble(scenario, runs=int(sys.argv[2]), out=out, executor="serial")

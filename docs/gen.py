@@ -26,8 +26,8 @@ OUT = ROOT / "docs" / "generated"
 sys.path.insert(0, str(ROOT))
 
 from tradesim import load_scenario, scenario_from_dict, simulate  # noqa: E402
-from tradesim.cli import _parser, shock_reference  # noqa: E402
-from tradesim.plot import (  # noqa: E402
+from tradesim.cli.main import _parser, shock_reference  # noqa: E402
+from tradesim.io.plot import (  # noqa: E402
     bilateral_figure,
     calibration_figure,
     currency_shares_figure,
@@ -173,7 +173,7 @@ def shocks_page() -> str:
 
 
 def worked_example_figures() -> None:
-    from tradesim.calibrate import load_observed
+    from tradesim.analysis.calibrate import load_observed
 
     observed = load_observed()
     pairs = [("CN", "RU"), ("RU", "CN")]

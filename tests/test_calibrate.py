@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tradesim import CalibrationError
-from tradesim.calibrate import (
+from tradesim.analysis.calibrate import (
     Observation,
     _moments,
     calibrate,

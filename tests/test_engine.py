@@ -182,7 +182,8 @@ def test_ces_anchor_matches_closed_form():
 
 
 def test_check_raises_on_broken_accounting(monkeypatch):
-    from tradesim import SimulationError, engine
+    from tradesim import SimulationError
+    from tradesim.model import engine
 
     original = engine._Run.step
 

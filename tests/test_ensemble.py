@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 
 from tradesim import TradesimError
-from tradesim.ensemble import (
+from tradesim.analysis.ensemble import (
     _blas_threads_in_worker,
     compare,
     process_pool,
@@ -304,7 +304,8 @@ def test_dask_without_a_scheduler_starts_a_local_cluster(tmp_path):
 
 def test_check_runs_in_every_ensemble_run(tmp_path, monkeypatch):
     """`check=True` reaches the runs: a planted bookkeeping error raises SimulationError."""
-    from tradesim import SimulationError, engine
+    from tradesim import SimulationError
+    from tradesim.model import engine
 
     original = engine._Run.step
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tradesim._random import Streams
-from tradesim.market import adjust_prices, draw_options
-from tradesim.policy import compile_policy, shock_change_months, shock_intensity
-from tradesim.settlement import currency_weights, draw_currencies
-from tradesim.world import build_world, path_values
+from tradesim.model._random import Streams
+from tradesim.model.market import adjust_prices, draw_options
+from tradesim.model.policy import compile_policy, shock_change_months, shock_intensity
+from tradesim.model.settlement import currency_weights, draw_currencies
+from tradesim.model.world import build_world, path_values
 
 from .factories import small
 

@@ -10,15 +10,15 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from tradesim import simulate
-from tradesim.calibrate import load_observed
-from tradesim.plot import (
+from tradesim.analysis.calibrate import load_observed
+from tradesim.io.plot import (
     bilateral_figure,
     calibration_figure,
     currency_shares_figure,
     diversion_figure,
     save,
 )
-from tradesim.results import comparison_metrics
+from tradesim.io.results import comparison_metrics
 
 from .factories import small
 
@@ -54,7 +54,7 @@ def test_every_figure_function_writes_png_and_svg(tmp_path):
         "diversion": diversion_figure(base.data, alt.data, "A", "goods"),
     }
     metrics = comparison_metrics(base.data, alt.data, ["A", "B"]).expand_dims(statistic=["mean"])
-    from tradesim.plot import comparison_figure
+    from tradesim.io.plot import comparison_figure
 
     figures["comparison"] = comparison_figure(metrics, [("A", "B"), ("B", "A")])
     report = {

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from tradesim import simulate
-from tradesim.policy import compile_policy, shock_intensity
-from tradesim.results import manifest
+from tradesim.io.results import manifest
+from tradesim.model.policy import compile_policy, shock_intensity
+from tradesim.model.world import build_world
 from tradesim.scenario import SHOCK_TYPES
-from tradesim.world import build_world
 
 from .factories import small
 from .test_shocks import CASES

@@ -4,15 +4,16 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
-from tradesim.calibrate import CalibrationReport, calibrate
-from tradesim.ensemble import Comparison, EnsembleResult, compare, run_ensemble
+from tradesim.analysis.calibrate import CalibrationReport, calibrate
+from tradesim.analysis.ensemble import Comparison, EnsembleResult, compare, run_ensemble
+from tradesim.analysis.simulate import simulate
 from tradesim.errors import (
     CalibrationError,
     ScenarioError,
     SimulationError,
     TradesimError,
 )
-from tradesim.results import (
+from tradesim.io.results import (
     SimulationResult,
     annual_bilateral,
     currency_shares,
@@ -20,7 +21,6 @@ from tradesim.results import (
     write_outputs,
 )
 from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
-from tradesim.simulate import simulate
 
 __version__ = "0.1.0"
 

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tradesim import scenario_from_dict, simulate
-from tradesim.world import build_world
+from tradesim.model.world import build_world
 
 from ..factories import small_dict
 from ..strategies import shocks, worlds

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tradesim.engine import RawRun
 from tradesim.errors import TradesimError
+from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
 
 __all__ = [

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from tradesim.world import World
+from tradesim.model.world import World
 
 __all__ = ["Buyers", "Firms", "make_buyers", "make_firms"]
 

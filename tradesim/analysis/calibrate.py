@@ -47,7 +47,7 @@ __all__ = [
     "write_calibrated_scenario",
 ]
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 OBSERVED_CN_RU = DATA_DIR / "cn_ru_trade.csv"
 
 
@@ -247,8 +247,8 @@ def _with_values(
 
 def _moments(scenario: Scenario, index: int, keys: Sequence[tuple[int, str, str]]) -> np.ndarray:
     """One replication's annual flows for the observed (year, origin, destination)."""
-    from tradesim.engine import run_engine
-    from tradesim.ensemble import run_seed
+    from tradesim.analysis.ensemble import run_seed
+    from tradesim.model.engine import run_engine
 
     raw = run_engine(scenario, run_seed(scenario, index))
     w = raw.world
@@ -402,7 +402,7 @@ def calibrate(
 
     pool = None
     if workers != 1 and replications > 1:
-        from tradesim.ensemble import process_pool
+        from tradesim.analysis.ensemble import process_pool
 
         pool = process_pool(workers)
     try:

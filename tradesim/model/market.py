@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from tradesim.agents import Firms
-from tradesim.policy import Policy
-from tradesim.world import World
+from tradesim.model.agents import Firms
+from tradesim.model.policy import Policy
+from tradesim.model.world import World
 
 __all__ = [
     "adjust_prices",

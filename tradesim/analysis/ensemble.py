@@ -31,7 +31,7 @@ import xarray as xr
 from scipy.io import netcdf_file
 
 from tradesim.errors import SimulationError, TradesimError
-from tradesim.results import (
+from tradesim.io.results import (
     SimulationResult,
     atomic_write,
     comparison_metrics,
@@ -126,7 +126,7 @@ def _prepare_worker() -> None:
 
 def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dataset:
     """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset."""
-    from tradesim.engine import run_engine
+    from tradesim.model.engine import run_engine
 
     raw = run_engine(scenario, run_seed(scenario, index), check=check)
     return to_dataset(raw).assign_attrs(run=index)

@@ -262,7 +262,7 @@ def _writing_to(out: Path) -> Iterator[None]:
 
 
 def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
-    from tradesim.ensemble import run_ensemble
+    from tradesim.analysis.ensemble import run_ensemble
 
     return run_ensemble(
         scenario,
@@ -278,9 +278,9 @@ def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tradesim.results import format_summary, write_outputs
+    from tradesim.analysis.simulate import simulate
+    from tradesim.io.results import format_summary, write_outputs
     from tradesim.scenario import scenario_files
-    from tradesim.simulate import simulate
 
     scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
     for k, (path, scenario) in enumerate(scenarios):
@@ -306,7 +306,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     print(f"\n{reused} runs were found in {out}/runs and reused")
                 names = ensemble.write_outputs(sources)
             if args.plot:
-                from tradesim.plot import plot_result_dir
+                from tradesim.io.plot import plot_result_dir
 
                 names += [p.name for p in plot_result_dir(out)]
         print(f"\nWrote {', '.join(names)} to {out}/")
@@ -335,9 +335,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from tradesim.ensemble import compare
-    from tradesim.results import comparison_metrics
-    from tradesim.simulate import simulate
+    from tradesim.analysis.ensemble import compare
+    from tradesim.analysis.simulate import simulate
+    from tradesim.io.results import comparison_metrics
 
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
@@ -377,8 +377,8 @@ EXIT_NOT_CONVERGED = 3
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from tradesim.calibrate import calibrate, load_observed, write_calibrated_scenario
-    from tradesim.results import atomic_write
+    from tradesim.analysis.calibrate import calibrate, load_observed, write_calibrated_scenario
+    from tradesim.io.results import atomic_write
 
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
@@ -435,8 +435,8 @@ class _Evaluations(_Progress):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from tradesim.report import html_report
-    from tradesim.results import atomic_write
+    from tradesim.io.report import html_report
+    from tradesim.io.results import atomic_write
     from tradesim.scenario import scenario_files
 
     if args.out.exists() and not args.force:
@@ -453,7 +453,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from tradesim.plot import plot_result_dir
+    from tradesim.io.plot import plot_result_dir
 
     if not args.result_dir.is_dir():
         raise TradesimError(f"{args.result_dir} is not a folder of tradesim outputs")
@@ -693,7 +693,7 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
 
 
 def _write_comparison(metrics: Any, out: Path) -> None:
-    from tradesim.results import atomic_write, writer
+    from tradesim.io.results import atomic_write, writer
 
     atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
     tables = {

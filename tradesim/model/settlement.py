@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from tradesim.policy import Policy
-from tradesim.world import World
+from tradesim.model.policy import Policy
+from tradesim.model.world import World
 
 __all__ = ["aggregate_currency_shares", "currency_weights", "draw_currencies"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradesim.engine import run_engine
-from tradesim.results import SimulationResult, to_dataset
+from tradesim.io.results import SimulationResult, to_dataset
+from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario
 
 __all__ = ["simulate"]

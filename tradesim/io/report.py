@@ -16,7 +16,7 @@ from typing import Any
 
 import xarray as xr
 
-from tradesim.results import SimulationResult, comparison_metrics, manifest
+from tradesim.io.results import SimulationResult, comparison_metrics, manifest
 from tradesim.scenario import Scenario
 
 __all__ = ["html_report"]
@@ -31,7 +31,7 @@ img{max-width:100%} pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0
 
 
 def _png(fig: Any) -> str:
-    from tradesim.plot import _pyplot
+    from tradesim.io.plot import _pyplot
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
@@ -60,14 +60,14 @@ def html_report(
     sources: dict[str, Sequence[str | Path]] | None = None,
 ) -> str:
     """Run the base and each alternative once with the base's seed and return the report."""
-    from tradesim.calibrate import load_observed
-    from tradesim.plot import (
+    from tradesim.analysis.calibrate import load_observed
+    from tradesim.analysis.simulate import simulate
+    from tradesim.io.plot import (
         bilateral_figure,
         comparison_figure,
         currency_shares_figure,
         diversion_figure,
     )
-    from tradesim.simulate import simulate
 
     sources = sources or {}
     agents = list(base.economies)

@@ -45,7 +45,7 @@ def _pyplot() -> Any:
 
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write `fig` as path.png and path.svg; returns both paths."""
-    from tradesim.results import atomic_write, writer
+    from tradesim.io.results import atomic_write, writer
 
     base = Path(path).with_suffix("")
     out = []
@@ -107,7 +107,7 @@ def bilateral_figure(
 def currency_shares_figure(data: xr.Dataset, a: str, b: str) -> Figure:
     """Settlement-currency shares of the trade between a and b (both ways), monthly, stacked."""
     plt = _pyplot()
-    from tradesim.results import settled_value, shares_of
+    from tradesim.io.results import settled_value, shares_of
 
     shares = shares_of(settled_value(data, [a, b], [a, b]), "currency")
     keep = [c for c in shares["currency"].values if float(shares.sel(currency=c).max()) > 0]
@@ -211,7 +211,7 @@ def plot_result_dir(path: str | Path) -> list[Path]:
     next to them; returns the files written."""
     import json
 
-    from tradesim.calibrate import load_observed
+    from tradesim.analysis.calibrate import load_observed
 
     path = Path(path)
     written: list[Path] = []
@@ -221,7 +221,7 @@ def plot_result_dir(path: str | Path) -> list[Path]:
     pairs = [(a, b) for a in agents for b in agents if a != b]
     observed = [o for o in load_observed() if {o.origin, o.destination} <= set(agents)]
     if (path / "summary_annual.nc").exists():  # an ensemble
-        from tradesim.ensemble import summarize
+        from tradesim.analysis.ensemble import summarize
 
         runs = sorted((path / "runs").glob("run_*.nc"))
         bands = summarize(

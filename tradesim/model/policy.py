@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model.world import World, month_position
 from tradesim.scenario import (
     CapacityShock,
     DemandShock,
@@ -26,7 +27,6 @@ from tradesim.scenario import (
     TradeCostShock,
     WorldPriceShock,
 )
-from tradesim.world import World, month_position
 
 __all__ = [
     "Policy",

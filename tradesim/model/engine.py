@@ -21,10 +21,10 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from tradesim._random import Streams
-from tradesim.agents import NO_SUPPLIER, Buyers, Firms, make_buyers, make_firms
 from tradesim.errors import SimulationError
-from tradesim.market import (
+from tradesim.model._random import Streams
+from tradesim.model.agents import NO_SUPPLIER, Buyers, Firms, make_buyers, make_firms
+from tradesim.model.market import (
     adjust_prices,
     choice_weights,
     draw_options,
@@ -34,16 +34,16 @@ from tradesim.market import (
     route_wedge,
     supplier_prices,
 )
-from tradesim.policy import (
+from tradesim.model.policy import (
     Policy,
     canonical_order,
     compile_policy,
     shock_change_months,
     shock_intensity,
 )
+from tradesim.model.settlement import aggregate_currency_shares, currency_weights, draw_currencies
+from tradesim.model.world import World, build_world
 from tradesim.scenario import Scenario
-from tradesim.settlement import aggregate_currency_shares, currency_weights, draw_currencies
-from tradesim.world import World, build_world
 
 __all__ = ["RawRun", "run_engine"]
 

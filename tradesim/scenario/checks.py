@@ -1,0 +1,116 @@
+"""Cross-field checks of a scenario that the schema alone cannot express.
+
+Each check returns the YAML path of the offending field and a message, so the loader can
+point at the file, line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tradesim.scenario.schema import (
+    CapacityShock,
+    DemandShock,
+    ExchangeRateShock,
+    SanctionShock,
+    Scenario,
+    Sectors,
+    SettlementPolicyShock,
+    TariffShock,
+    TradeCostShock,
+    WorldPriceShock,
+)
+
+__all__ = ["semantic_problems"]
+
+
+def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Cross-field checks pydantic cannot express; each as (YAML path, message)."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    regions = set(s.regions)
+    sectors = set(s.sectors)
+    currencies = set(s.currencies)
+
+    def known(kind: str, value: str, pool: set[str], loc: tuple[Any, ...]) -> None:
+        if value not in pool:
+            out.append((loc, f"unknown {kind} {value!r}; known: {', '.join(sorted(pool))}"))
+
+    if s.end < s.start:
+        out.append((("end",), f"end {s.end:%Y-%m} is before start {s.start:%Y-%m}"))
+    if not s.economies:
+        out.append((("economies",), "at least one agent economy is needed"))
+    overlap = set(s.economies) & set(s.external_regions)
+    for name in sorted(overlap):
+        out.append((("external_regions", name), f"{name!r} is also an agent economy"))
+    if "USD" not in currencies:
+        out.append((("currencies",), "USD must be defined: it is the reporting currency"))
+    for kind, group in (("economies", s.economies), ("external_regions", s.external_regions)):
+        for rname, r in group.items():
+            base = (kind, rname)
+            known("currency", r.currency, currencies, (*base, "currency"))
+            for sec in sorted(sectors - set(r.absorption_usd_bn)):
+                out.append(((*base, "absorption_usd_bn"), f"missing sector {sec!r}"))
+            for sec in r.absorption_usd_bn:
+                known("sector", sec, sectors, (*base, "absorption_usd_bn", sec))
+            for sec in sorted(sectors - set(r.origin_shares)):
+                out.append(((*base, "origin_shares"), f"missing sector {sec!r}"))
+            for sec, shares in r.origin_shares.items():
+                loc = (*base, "origin_shares", sec)
+                known("sector", sec, sectors, loc)
+                for origin in shares:
+                    known("region", origin, regions, (*loc, origin))
+                total = sum(shares.values())
+                if abs(total - 1.0) > 1e-6:
+                    out.append((loc, f"origin shares must sum to 1, they sum to {total:.6g}"))
+    for cur in s.initial_currency_shares:
+        known("currency", cur, currencies, ("initial_currency_shares", cur))
+    if abs(sum(s.initial_currency_shares.values()) - 1.0) > 1e-6:
+        out.append((("initial_currency_shares",), "shares must sum to 1"))
+
+    horizon_end = dt.date(s.end.year + (s.end.month == 12), s.end.month % 12 + 1, 1)
+    for i, shock in enumerate(s.shocks):
+        at: tuple[Any, ...] = ("shocks", i)
+        if shock.start >= horizon_end:
+            out.append(((*at, "start"), f"starts {shock.start} after the horizon ends"))
+        sector_lists: list[tuple[str, Sectors]] = []
+        if isinstance(shock, TariffShock):
+            known("region", shock.importer, regions, (*at, "importer"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            if shock.importer == shock.origin:
+                out.append(((*at, "origin"), "a tariff needs two different regions"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, SanctionShock):
+            known("region", shock.imposer, regions, (*at, "imposer"))
+            known("region", shock.target, regions, (*at, "target"))
+            if shock.imposer == shock.target:
+                out.append(((*at, "target"), "a sanction needs two different regions"))
+            sector_lists.append(("trade", shock.trade.sectors))
+            for cur in shock.financial.currencies or []:
+                known("currency", cur, currencies, (*at, "financial", "currencies"))
+        elif isinstance(shock, SettlementPolicyShock):
+            for j, name in enumerate(shock.route):
+                known("region", name, regions, (*at, "route", j))
+            for j, name in enumerate(shock.currencies):
+                known("currency", name, currencies, (*at, "currencies", j))
+        elif isinstance(shock, ExchangeRateShock):
+            known("currency", shock.currency, currencies, (*at, "currency"))
+            if shock.currency == "USD":
+                out.append(((*at, "currency"), "USD is the numeraire; move other currencies"))
+        elif isinstance(shock, DemandShock):
+            known("region", shock.region, regions, (*at, "region"))
+        elif isinstance(shock, WorldPriceShock):
+            known("sector", shock.sector, sectors, (*at, "sector"))
+        elif isinstance(shock, TradeCostShock):
+            known("region", shock.origin, regions, (*at, "origin"))
+            known("region", shock.destination, regions, (*at, "destination"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, CapacityShock):
+            known("agent economy", shock.origin, set(s.economies), (*at, "origin"))
+            sector_lists.append(("sectors", shock.sectors))
+        for field, secs in sector_lists:
+            if secs != "all":
+                path = (*at, field) if field == "sectors" else (*at, field, "sectors")
+                for j, sec in enumerate(secs):
+                    known("sector", sec, sectors, (*path, j))
+    return out

@@ -1,0 +1,402 @@
+"""The scenario schema: typed, validated pydantic models of every field of a scenario file.
+
+A scenario says which regions, sectors and currencies exist, the exogenous paths they follow,
+the model's parameters and the shocks to apply. Every field is validated by pydantic; unknown
+keys are errors; each problem is reported with the file, line, column and YAML path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "SHOCK_TYPES",
+    "CapacityShock",
+    "DemandShock",
+    "ExchangeRateShock",
+    "SanctionShock",
+    "Scenario",
+    "SettlementPolicyShock",
+    "Shock",
+    "TariffShock",
+    "TradeCostShock",
+    "WorldPriceShock",
+]
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def _parse_date(value: Any) -> dt.date:
+    """Accept YYYY-MM (first of the month), YYYY-MM-DD, or a YAML date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        m = _MONTH_RE.match(value.strip())
+        if m:
+            year, month, day = int(m[1]), int(m[2]), int(m[3] or 1)
+            try:
+                return dt.date(year, month, day)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    raise ValueError(f"expected a date as YYYY-MM or YYYY-MM-DD, got {value!r}")
+
+
+def _parse_fraction(value: Any) -> Any:
+    """Accept 0.25 or the string "25%"; anything else is left for pydantic to reject."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage") from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_parse_date)]
+Rate = Annotated[float, BeforeValidator(_parse_fraction)]
+PathKey = int | str | dt.date
+
+
+def _normalize_path(value: Any) -> Any:
+    """A path is a constant or a mapping {year | YYYY-MM: value}; keys are normalized."""
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if isinstance(key, str) and key.strip().isdigit():
+            key = int(key)
+        if isinstance(key, int) and not isinstance(key, bool) and 1000 <= key <= 9999:
+            norm = f"{key:04d}"
+        else:
+            try:
+                d = _parse_date(key)
+            except ValueError:
+                raise ValueError(
+                    f"path key {key!r} is not a year (2016) or a month (2016-07)"
+                ) from None
+            norm = f"{d.year:04d}-{d.month:02d}"
+        if norm in out:
+            raise ValueError(f"path key {key!r} given twice")
+        out[norm] = _parse_fraction(v)
+    if not out:
+        raise ValueError("a path needs at least one dated value")
+    return dict(sorted(out.items()))
+
+
+PositivePath = Annotated[
+    float | dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+ChangePath = Annotated[
+    dict[str, Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- world
+
+
+class CurrencySpec(_Model):
+    """A settlement currency."""
+
+    per_usd: PositivePath = Field(1.0, description="units of the currency per USD (path)")
+    fee: float = Field(
+        0.002, ge=0, le=0.2, description="conversion fee and spread, a fraction of value"
+    )
+    hedging_cost: float = Field(
+        0.003, ge=0, le=0.2, description="cost to a party whose home currency it is not"
+    )
+    international: bool = Field(
+        False, description="usable on any route; otherwise only on routes touching its issuer"
+    )
+
+
+class SectorSpec(_Model):
+    """A traded sector."""
+
+    elasticity: float = Field(
+        4.0, gt=1, le=30, description="substitution elasticity between suppliers (sigma)"
+    )
+    demand_price_elasticity: float = Field(
+        1.0, ge=0, le=5, description="elasticity of sector spending to its world price (1: fixed)"
+    )
+    world_price_exposure: float = Field(
+        0.0, ge=0, le=1, description="share of unit cost that moves with the world price"
+    )
+    world_price: PositivePath = Field(1.0, description="world price path (any units)")
+    lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+
+
+class RegionSpec(_Model):
+    """A region: an agent economy (firms and buyers) or an aggregate external region."""
+
+    currency: str = Field(description="home currency (a key of currencies)")
+    demand: PositivePath = Field(1.0, description="real demand index path")
+    absorption_usd_bn: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        description="base-year spending per sector, USD billion a year, all origins"
+    )
+    origin_shares: dict[str, dict[str, Annotated[float, Field(ge=0, le=1)]]] = Field(
+        description="base-year share of each origin (incl. itself) in spending, per sector"
+    )
+
+
+class Population(_Model):
+    """Agent counts, per agent economy and sector."""
+
+    buyers_per_sector: int = Field(2000, ge=1, le=50_000_000)
+    firms_per_sector: int = Field(100, ge=1, le=5_000_000)
+
+
+class CurrencyChoice(_Model):
+    """Logit over settlement currencies (see docs/model.md, currency choice)."""
+
+    cost_sensitivity: float = Field(
+        400.0, ge=0, description="utility per unit of cost (fraction of value)"
+    )
+    network_strength: float = Field(
+        3.0, ge=0, description="utility of a currency's full share on the route"
+    )
+    sanction_loss: float = Field(
+        1.0, ge=0, description="share of a frozen payment counted as lost when choosing"
+    )
+
+
+class Parameters(_Model):
+    """Behavioural parameters; each default is documented in docs/model.md."""
+
+    renewal_months: float = Field(
+        12.0, ge=1, le=600, description="mean duration of a supplier relationship"
+    )
+    markup: float = Field(1.25, ge=1, le=10, description="price over unit cost at target use")
+    pass_through: float = Field(
+        0.7, ge=0, le=1, description="exchange-rate pass-through to USD export prices"
+    )
+    productivity_dispersion: float = Field(
+        0.3, ge=0, le=3, description="sd of log productivity across firms"
+    )
+    budget_dispersion: float = Field(1.0, ge=0, le=3, description="sd of log budget across buyers")
+    capacity_headroom: float | None = Field(
+        1.2, gt=1, description="capacity over base-year expected sales; null: unlimited"
+    )
+    price_adjustment: float = Field(
+        0.05, ge=0, le=1, description="monthly log price response to utilization gap"
+    )
+    fx_budget_elasticity: float = Field(
+        1.0, ge=0, le=2, description="elasticity of USD import budgets to the home currency"
+    )
+    payment_lag_months: int = Field(1, ge=0, le=24)
+    currency_choice: CurrencyChoice = CurrencyChoice()
+
+
+# --------------------------------------------------------------------------- shocks
+
+
+class _ShockBase(_Model):
+    name: str | None = Field(None, description="a label for reports and manifests")
+    start: Date = Field(description="first date it applies (a mid-month date is pro-rated)")
+    end: Date | None = Field(None, description="first date the shock no longer applies")
+    ramp_months: int = Field(0, ge=0, le=240, description="months of linear phase-in")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> _ShockBase:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+
+Sectors = list[str] | Literal["all"]
+
+
+class TariffShock(_ShockBase):
+    """Ad valorem tariff by an importer on an origin's goods."""
+
+    type: Literal["tariff"]
+    importer: str
+    origin: str
+    sectors: Sectors = "all"
+    rate: Annotated[Rate, Field(ge=0, le=5)]
+
+
+class TradeChannel(_Model):
+    """A sanction's trade channel: sectors embargoed both ways between imposer and target."""
+
+    sectors: Sectors = Field(default_factory=list, description="embargoed both ways")
+
+
+class FinancialChannel(_Model):
+    """A sanction's financial channel: payment freezes and cut-off from clearing."""
+
+    freeze_probability: Annotated[Rate, Field(ge=0, le=1)] = 0.0
+    cutoff_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0, description="share of the target's firms and buyers cut off from the currency"
+    )
+    currencies: list[str] | None = Field(
+        None, description="currencies affected; default: the imposer's currency"
+    )
+
+
+class SecondaryChannel(_Model):
+    """A sanction's secondary channel: a cost on third countries' trade with the target."""
+
+    cost: Annotated[Rate, Field(ge=0, le=5)] = Field(
+        0.0, description="extra cost on routes between the target and third countries"
+    )
+
+
+class SanctionShock(_ShockBase):
+    """Sanctions by an imposer on a target, through three channels."""
+
+    type: Literal["sanction"]
+    imposer: str
+    target: str
+    trade: TradeChannel = TradeChannel()
+    financial: FinancialChannel = FinancialChannel()
+    secondary: SecondaryChannel = SecondaryChannel()
+
+
+class SettlementPolicyShock(_ShockBase):
+    """A change to settlement on a route (both directions): fees and availability."""
+
+    type: Literal["settlement_policy"]
+    route: Annotated[list[str], Field(min_length=2, max_length=2)]
+    currencies: Annotated[list[str], Field(min_length=1)]
+    fee_change: float = Field(0.0, ge=-0.2, le=0.2)
+    available: bool | None = None
+
+
+class _ChangeShock(_ShockBase):
+    change: Annotated[Rate, Field(gt=-1, le=100)] | None = Field(
+        None, description="relative change while active (0.2 = +20%)"
+    )
+    path: ChangePath | None = Field(None, description="dated relative changes, interpolated")
+
+    @model_validator(mode="after")
+    def _one_of_change_or_path(self) -> _ChangeShock:
+        if (self.change is None) == (self.path is None):
+            raise ValueError("give exactly one of 'change' or 'path'")
+        return self
+
+
+class ExchangeRateShock(_ChangeShock):
+    """A currency's rate per USD moves (positive change = depreciation against the USD)."""
+
+    type: Literal["exchange_rate"]
+    currency: str
+
+
+class DemandShock(_ChangeShock):
+    """A region's real demand moves."""
+
+    type: Literal["demand"]
+    region: str
+
+
+class WorldPriceShock(_ChangeShock):
+    """A sector's world price moves."""
+
+    type: Literal["world_price"]
+    sector: str
+
+
+class TradeCostShock(_ChangeShock):
+    """Trade costs on a route (one direction) change."""
+
+    type: Literal["trade_cost"]
+    origin: str
+    destination: str
+    sectors: Sectors = "all"
+
+
+class CapacityShock(_ShockBase):
+    """The productive capacity of an agent economy's firms in some sectors changes."""
+
+    type: Literal["capacity"]
+    origin: str
+    sectors: Sectors = "all"
+    change: Annotated[Rate, Field(gt=-1, le=100)]
+
+
+Shock = Annotated[
+    TariffShock
+    | SanctionShock
+    | SettlementPolicyShock
+    | ExchangeRateShock
+    | DemandShock
+    | WorldPriceShock
+    | TradeCostShock
+    | CapacityShock,
+    Field(discriminator="type"),
+]
+
+
+_SHOCK_MODELS: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        TariffShock,
+        SanctionShock,
+        SettlementPolicyShock,
+        ExchangeRateShock,
+        DemandShock,
+        WorldPriceShock,
+        TradeCostShock,
+        CapacityShock,
+    )
+}
+SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Model):
+    """A whole scenario. Build it with `load_scenario` or `scenario_from_dict`."""
+
+    name: str = Field(description="short identifier, used for output folders")
+    description: str = Field("", description="one line on what the scenario asks")
+    start: Date = Field(description="first reported month (YYYY-MM)")
+    end: Date = Field(description="last reported month (inclusive)")
+    burn_in_months: int = Field(
+        24, ge=0, le=600, description="months simulated before start so relationships settle"
+    )
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of every random draw")
+    population: Population = Field(Population(), description="agent counts")
+    currencies: dict[str, CurrencySpec]
+    sectors: dict[str, SectorSpec]
+    economies: dict[str, RegionSpec] = Field(description="agent economies")
+    external_regions: dict[str, RegionSpec] = Field(default_factory=dict)
+    initial_currency_shares: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"USD": 1.0}
+    )
+    parameters: Parameters = Field(Parameters(), description="behavioural parameters")
+    shocks: list[Shock] = Field(default_factory=list, description="policies and events")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _first_of_month(cls, v: dt.date) -> dt.date:
+        if v.day != 1:
+            raise ValueError("the horizon is in whole months: write YYYY-MM")
+        return v
+
+    @property
+    def regions(self) -> list[str]:
+        return [*self.economies, *self.external_regions]
+
+    @property
+    def n_months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
