@@ -220,3 +220,29 @@ def test_draw_currencies_respects_blocks():
     blocked = np.array([[False] * 3, [True, False, False], [True, True, False], [True] * 3])
     got = draw_currencies(weights, blocked, np.array([0.1, 0.1, 0.1, 0.1]))
     assert got.tolist() == [0, 1, 2, -1]
+
+
+# ------------------------------------------------------------------ the month, without simpy
+
+
+def test_market_month_runs_without_simpy_and_keeps_its_books(world):
+    """The month's kernel is a pure function of (world, state, policy, keys): called directly,
+    every buyer is in a relationship after the first month, the relationship count equals
+    the number of buyers, and the integer books hold exactly the budgets of active buyers."""
+    from tradesim.model import kernels
+    from tradesim.model.agents import make_buyers, make_firms
+    from tradesim.model.state import MarketState
+
+    streams = Streams(3)
+    firms = make_firms(world, 10, streams.generator("firms"))
+    buyers = make_buyers(world, 400, streams.generator("buyers"))
+    state = MarketState.empty_books(world, firms, buyers)
+    policy = compile_policy(world, [], [], 0)
+    kernels.init_market(world, state, policy)
+    keys = {name: streams.key(name) for name in kernels.RANDOM_STREAMS}
+    for month in range(-world.burn_in, -world.burn_in + 3):
+        out = kernels.market_month(world, state, policy, month, keys, policy_changed=False)
+        assert (out.flows >= 0).all() and np.isfinite(out.flows).all()
+    assert (state.buyers.option >= 0).all()
+    assert state.rel_count.sum() == len(buyers)
+    assert state.firm_book.sum() + state.external_book.sum() == state.buyers.budget.sum()

@@ -1,0 +1,373 @@
+"""The month's kernels: pure numpy functions of (world, state, policy, random keys).
+
+`market_month` is one month of the goods market for every agent at once: relationships
+that a policy made impossible end, buyers whose relationship ends renew (supplier, then
+settlement currency), firms and external regions place orders, capacity rations them and
+moves prices, and the month's flows are returned as a `MonthOutcome`. Nothing here knows
+about simpy; `tradesim.model.engine` schedules these functions, and they can be tested on
+their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tradesim.model._random import Streams
+from tradesim.model.agents import NO_SUPPLIER, Firms
+from tradesim.model.market import (
+    adjust_prices,
+    choice_weights,
+    draw_options,
+    fx_factor,
+    preference_weights,
+    price_level,
+    route_wedge,
+    supplier_prices,
+)
+from tradesim.model.policy import Policy
+from tradesim.model.settlement import (
+    aggregate_currency_shares,
+    currency_weights,
+    draw_currencies,
+)
+from tradesim.model.state import MarketState
+from tradesim.model.world import World
+
+__all__ = ["MonthOutcome", "init_market", "market_month", "origin_price_index"]
+
+F64 = NDArray[np.float64]
+RANDOM_STREAMS = ("origin", "firm", "currency", "duration")
+
+
+@dataclass(frozen=True)
+class MonthOutcome:
+    """What one month of the market produced (O, D index regions)."""
+
+    flows: F64  # (O, D, S, C) value shipped, USD
+    exports: F64  # (O, S) sales abroad summed from suppliers' own sales
+    price_index: F64  # (O, S) suppliers' USD price index relative to month 0
+    buyer_price_index: F64  # (D, S) CES index of delivered prices
+
+
+# ---------------------------------------------------------------------- set-up
+
+
+def init_market(world: World, state: MarketState, base: Policy) -> None:
+    """Fix taste weights, the base price index, initial currency shares and capacities."""
+    firm_price, external_price = supplier_prices(world, state.firms, world.burn_in, base)
+    state.alpha = preference_weights(world, state.firms, firm_price, external_price)
+    state.base_price_index = origin_price_index(world, state.firms, firm_price, external_price)
+    state.network_share = _initial_network_share(world, base)
+    _set_capacity(world, state, base, firm_price, external_price)
+
+
+def _initial_network_share(world: World, policy: Policy) -> F64:
+    w = world
+    open_ = currency_weights(w, policy, np.zeros((w.n_regions, w.n_regions, w.n_currencies))) > 0
+    share = np.where(open_, w.initial_currency_shares[None, None, :], 0.0)
+    total = share.sum(axis=2, keepdims=True)
+    fallback = open_ / np.maximum(open_.sum(axis=2, keepdims=True), 1)
+    return np.where(total > 0, share / np.where(total > 0, total, 1.0), fallback)
+
+
+def _set_capacity(
+    world: World, state: MarketState, policy: Policy, firm_price: F64, external_price: F64
+) -> None:
+    """Capacity = headroom x expected base-year sales in units (None: unlimited)."""
+    headroom = world.params.capacity_headroom
+    if headroom is None:
+        return
+    firm_w, ext_w = choice_weights(
+        world, state.firms, state.alpha, policy, firm_price, external_price
+    )
+    spend = spend_factor(world, world.burn_in, policy)
+    value = _firm_demand(world, state.firms, firm_w, ext_w, spend, range(world.n_regions))
+    state.firms.base_capacity = headroom * value.sum(axis=1) / firm_price
+
+
+# ---------------------------------------------------------------------- demand
+
+
+def spend_factor(world: World, row: int, policy: Policy) -> F64:
+    """(D, O, S) customs value per USD of base budget: demand, FX, prices, tariffs."""
+    w = world
+    budget = (
+        (w.demand[row] * policy.demand)[:, None]
+        * fx_factor(w, row, policy, w.params.fx_budget_elasticity)[:, None]
+        * price_level(w, row, policy)[None, :] ** (1.0 - w.demand_price_elasticity)[None, :]
+    )
+    wedge = (1.0 + policy.tariff) * (1.0 + policy.secondary_cost.T[:, :, None])
+    return budget[:, None, :] / wedge
+
+
+def _sector_totals(world: World, firm_w: F64, ext_w: F64) -> F64:
+    """(D, S) sum of choice weights over every option of the sector."""
+    S = world.n_sectors
+    return firm_w.reshape(firm_w.shape[0], S, -1).sum(axis=2) + ext_w.sum(axis=1)
+
+
+def _firm_demand(
+    world: World, firms: Firms, firm_w: F64, ext_w: F64, spend: F64, destinations: Iterable[int]
+) -> F64:
+    """(n_firms, len(destinations)) expected value bought from each firm by aggregate
+    destinations: absorption x spend factor x logit share."""
+    totals = _sector_totals(world, firm_w, ext_w)
+    cols = []
+    for d in destinations:
+        share = np.divide(
+            firm_w[d],
+            totals[d, firms.sector],
+            out=np.zeros(len(firms)),
+            where=totals[d, firms.sector] > 0,
+        )
+        cols.append(
+            world.absorption_usd[d, firms.sector] * spend[d, firms.origin, firms.sector] * share
+        )
+    return np.stack(cols, axis=1) if cols else np.zeros((len(firms), 0))
+
+
+def origin_price_index(world: World, firms: Firms, firm_price: F64, external_price: F64) -> F64:
+    """(O, S) CES price index of each origin's suppliers."""
+    sigma = world.elasticity
+    power = (
+        (firm_price ** (1.0 - sigma[firms.sector]))
+        .reshape(world.n_sectors, world.n_agent, -1)
+        .mean(axis=2)
+    )
+    index = external_price.copy()
+    index[: world.n_agent] = (power ** (1.0 / (1.0 - sigma[:, None]))).T
+    return index
+
+
+# ---------------------------------------------------------------------- relationships
+
+
+def book(world: World, state: MarketState, idx: NDArray[np.intp], sign: int) -> None:
+    """Add (sign=+1) or remove (-1) the relationships of buyers idx from the books."""
+    b, w = state.buyers, world
+    active = idx[b.option[idx] >= 0]
+    if active.size == 0:
+        return
+    opt = b.option[active].astype(np.int64)
+    d = b.destination[active].astype(np.int64)
+    c = b.currency[active].astype(np.int64)
+    budget = sign * b.budget[active]
+    n_firms = len(state.firms)
+    is_firm = opt < n_firms
+    A, C = w.n_agent, w.n_currencies
+    np.add.at(state.firm_book.reshape(-1), ((opt * A + d) * C + c)[is_firm], budget[is_firm])
+    ext = opt[~is_firm] - n_firms  # = sector * R + region
+    np.add.at(
+        state.external_book.reshape(-1),
+        (ext * A + d[~is_firm]) * C + c[~is_firm],
+        budget[~is_firm],
+    )
+    sector = b.sector[active].astype(np.int64)
+    key = ((b.origin[active].astype(np.int64) * w.n_regions + d) * w.n_sectors + sector) * C + c
+    np.add.at(state.rel_count.reshape(-1), key, sign)
+
+
+def blocked_currencies(
+    world: World,
+    state: MarketState,
+    idx: NDArray[np.intp],
+    origin: NDArray[np.int64],
+    option: NDArray[np.int64],
+    policy: Policy,
+) -> NDArray[np.bool_]:
+    """(n, C) currencies a buyer-supplier pair is cut off from by financial sanctions."""
+    b, f = state.buyers, state.firms
+    if not policy.cutoff.any():
+        return np.zeros((idx.size, world.n_currencies), dtype=bool)
+    blocked = b.cutoff_rank[idx, None] < policy.cutoff[b.destination[idx]]
+    is_firm = option < len(f)
+    firm = np.where(is_firm, option, 0)
+    blocked |= is_firm[:, None] & (f.cutoff_rank[firm, None] < policy.cutoff[origin])
+    return blocked
+
+
+def break_blocked(world: World, state: MarketState, month: int, policy: Policy, cur_w: F64) -> None:
+    """End relationships that an embargo, a currency cut-off or a currency that is no
+    longer available has made impossible."""
+    b = state.buyers
+    idx = np.flatnonzero(b.option >= 0)
+    o = b.origin[idx].astype(np.int64)
+    d = b.destination[idx].astype(np.int64)
+    c = b.currency[idx].astype(np.int64)
+    broken = policy.embargo[d, o, b.sector[idx]] | (cur_w[o, d, c] <= 0.0)
+    blocked = blocked_currencies(world, state, idx, o, b.option[idx].astype(np.int64), policy)
+    broken |= blocked[np.arange(idx.size), c]
+    b.end_month[idx[broken]] = month
+
+
+def renew(
+    world: World,
+    state: MarketState,
+    keys: dict[str, int],
+    month: int,
+    firm_w: F64,
+    ext_w: F64,
+    cur_w: F64,
+    policy: Policy,
+) -> None:
+    """Buyers whose relationship ends this month choose a supplier and a currency."""
+    w, b, f = world, state.buyers, state.firms
+    idx = np.flatnonzero(b.end_month == month)
+    if idx.size == 0:
+        return
+    book(w, state, idx, -1)
+    n_firms = len(f)
+    per_sector = w.n_agent * f.per_group
+    option = np.empty(idx.size, dtype=np.int32)
+    R = w.n_regions
+    u_firm = Streams.uniforms(keys["firm"], month, idx)
+    bounds = np.searchsorted(idx, np.arange(w.n_agent * w.n_sectors + 1) * b.per_group)
+    for g in range(w.n_agent * w.n_sectors):
+        lo, hi = bounds[g], bounds[g + 1]
+        if hi > lo:
+            d, s = divmod(g, w.n_sectors)
+            # One uniform per (buyer, origin) for the origin race, drawn per group to keep
+            # temporaries small when every buyer renews (the first month).
+            race_ids = (idx[lo:hi, None] * R + np.arange(R)[None, :]).ravel()
+            u_origin = Streams.uniforms(keys["origin"], month, race_ids)
+            option[lo:hi] = draw_options(
+                w, per_sector, firm_w, ext_w, d, s, u_origin.reshape(-1, R), u_firm[lo:hi]
+            )
+    valid = option >= 0
+    opt = np.where(valid, option, 0).astype(np.int64)
+    is_firm = opt < n_firms
+    origin = np.where(
+        is_firm, f.origin[np.minimum(opt, n_firms - 1)], (opt - n_firms) % w.n_regions
+    )
+    dest = b.destination[idx].astype(np.int64)
+    weights = cur_w[origin, dest]
+    blocked = blocked_currencies(w, state, idx, origin, opt, policy)
+    currency = draw_currencies(weights, blocked, Streams.uniforms(keys["currency"], month, idx))
+    valid &= currency >= 0
+
+    hazard = 1.0 / w.params.renewal_months
+    if hazard >= 1.0:
+        duration = np.ones(idx.size, dtype=np.int32)
+    else:
+        u_d = Streams.uniforms(keys["duration"], month, idx)
+        duration = 1 + np.floor(np.log1p(-u_d) / math.log1p(-hazard)).astype(np.int32)
+    b.option[idx] = np.where(valid, option, NO_SUPPLIER)
+    b.origin[idx] = origin
+    b.currency[idx] = np.maximum(currency, 0)
+    b.end_month[idx] = np.where(valid, month + duration, month + 1)
+    book(w, state, idx, +1)
+
+
+# ---------------------------------------------------------------------- the month
+
+
+def market_month(
+    world: World,
+    state: MarketState,
+    policy: Policy,
+    month: int,
+    keys: dict[str, int],
+    *,
+    policy_changed: bool,
+) -> MonthOutcome:
+    """One month of the goods market; `policy_changed` says whether a shock moved."""
+    w, f = world, state.firms
+    row = month + w.burn_in
+    A, R, S = w.n_agent, w.n_regions, w.n_sectors
+    firm_price, external_price = supplier_prices(w, f, row, policy)
+    firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
+    cur_w = currency_weights(w, policy, state.network_share)
+    if policy.blocks_relationships or policy_changed:
+        break_blocked(w, state, month, policy, cur_w)
+    renew(w, state, keys, month, firm_w, ext_w, cur_w, policy)
+
+    spend = spend_factor(w, row, policy)
+    agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, C)
+    settleable = agg_share.sum(axis=2)  # (O, D): 0 where no currency is open
+    to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
+    to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
+    to_external *= settleable[f.origin][:, A:]
+
+    # Capacity: ration firms whose orders exceed what they can ship, then move prices.
+    units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
+    capacity = f.base_capacity * w.demand[row, f.origin] * policy.capacity[f.origin, f.sector]
+    ratio = np.divide(capacity, units, out=np.ones_like(units), where=units > capacity)
+    if (ratio < 1.0).any():
+        to_agents *= ratio[:, None, None]
+        to_external *= ratio[:, None]
+    if w.params.capacity_headroom is not None and w.params.price_adjustment > 0:
+        use = np.divide(units * ratio, capacity, out=np.zeros_like(units), where=capacity > 0)
+        f.price_adjustment = adjust_prices(
+            f.price_adjustment,
+            use,
+            1.0 / w.params.capacity_headroom,
+            w.params.price_adjustment,
+            1.0 / w.params.markup,
+        )
+
+    flows = np.zeros((R, R, S, w.n_currencies))
+    per = f.per_group
+    flows[:A, :A] = to_agents.reshape(S, A, per, A, -1).sum(axis=2).transpose(1, 2, 0, 3)
+    flows[A:, :A] = (
+        state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
+    ).transpose(1, 2, 0, 3)
+    totals = _sector_totals(w, firm_w, ext_w)
+    ext_value = np.divide(
+        ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
+    )
+    ext_value *= w.absorption_usd[:, None, :] * spend  # (D, O, S), external origins only
+    if R > A:
+        by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
+        flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:, None, :]
+        flows[A:, A:] = ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:, None, :]
+
+    exports = _exporter_side_sales(w, state, to_agents, to_external, ext_value, settleable, spend)
+
+    route_value = flows.sum(axis=2)
+    total = route_value.sum(axis=2, keepdims=True)
+    state.network_share = np.where(
+        total > 0, route_value / np.where(total > 0, total, 1.0), state.network_share
+    )
+    sigma = w.elasticity[None, :]
+    return MonthOutcome(
+        flows=flows,
+        exports=exports,
+        price_index=origin_price_index(w, f, firm_price, external_price) / state.base_price_index,
+        buyer_price_index=np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma)),
+    )
+
+
+def _exporter_side_sales(
+    world: World,
+    state: MarketState,
+    to_agents: F64,
+    to_external: F64,
+    ext_value: F64,
+    settleable: F64,
+    spend: F64,
+) -> F64:
+    """(O, S) sales abroad, summed from each supplier's own sales rather than from the
+    route flows, so that exports = imports is a check of the flow bookkeeping."""
+    w, f = world, state.firms
+    A, S = w.n_agent, w.n_sectors
+    out = np.zeros((w.n_regions, S))
+    foreign = f.origin[:, None] != np.arange(A)[None, :]
+    firm_sales = (to_agents.sum(axis=2) * foreign).sum(axis=1) + to_external.sum(axis=1)
+    out[:A] = firm_sales.reshape(S, A, f.per_group).sum(axis=2).T
+    if w.n_regions > A:
+        to_buyers = state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
+        abroad = ext_value[A:, A:] * settleable[A:, A:].T[:, :, None]  # (D_e, O_e, S)
+        abroad[np.arange(w.n_regions - A), np.arange(w.n_regions - A)] = 0.0
+        out[A:] = to_buyers.sum(axis=(2, 3)).T + abroad.sum(axis=0)
+    return out
+
+
+def route_records(policy: Policy, flows: F64) -> tuple[F64, F64, F64]:
+    """(O, D, S) tariff rate, delivered-price wedge and tariff revenue of a month."""
+    tariff_rate = policy.tariff.transpose(1, 0, 2)
+    return tariff_rate, route_wedge(policy).transpose(1, 0, 2), flows.sum(axis=3) * tariff_rate
