@@ -30,11 +30,19 @@ import numpy as np
 import xarray as xr
 from scipy.io import netcdf_file
 
-from tradesim.errors import SimulationError, TradesimError
+from tradesim.analysis.arguments import (
+    check_count,
+    check_quantiles,
+    check_scenario,
+    check_scheduler,
+)
+from tradesim.errors import ScenarioError, SimulationError, TradesimError
+from tradesim.io.outputs import FolderLock, mark_output
 from tradesim.io.results import (
     SimulationResult,
     atomic_write,
     comparison_metrics,
+    csv_writer,
     manifest,
     to_dataset,
 )
@@ -44,6 +52,7 @@ __all__ = [
     "Comparison",
     "EnsembleResult",
     "ExecutorName",
+    "check_comparable",
     "compare",
     "process_pool",
     "run_ensemble",
@@ -124,6 +133,37 @@ def _prepare_worker() -> None:
                 libc.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent(parent: int | None = None) -> None:
+    """Make this worker process end when the process that started it ends.
+
+    A killed CLI (SIGKILL, or a terminal closed) would otherwise leave its workers running,
+    each holding a run's memory (about 150 MB). On Linux the kernel sends SIGTERM to the
+    worker when its parent dies (prctl PR_SET_PDEATHSIG); a parent that died before this
+    call is caught by comparing the parent pid.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import ctypes.util
+    import signal
+
+    name = ctypes.util.find_library("c")
+    if name:
+        libc = ctypes.CDLL(name, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def _prepare_local_worker(parent: int | None = None) -> None:
+    """`_prepare_worker` for workers this process starts: they also end with it."""
+    _end_with_parent(parent)
+    _prepare_worker()
+
+
 def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dataset:
     """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset."""
     from tradesim.model.engine import run_engine
@@ -143,33 +183,49 @@ def _blas_threads_in_worker() -> list[int]:
 
 
 class _RunStore:
-    """The runs/ folder of an ensemble output directory."""
+    """The runs/ folder of an ensemble output directory, owned by this process.
+
+    The folder is locked (`FolderLock`) before ensemble.json is read or written, so two
+    processes never write one ensemble (two scenarios started into one folder would mix
+    their runs). Each run file carries the scenario's hash, checked on resume: a run of
+    another scenario copied in is refused, never counted as finished.
+    """
 
     def __init__(self, out: Path, scenario: Scenario):
         self.out = out
         self.dir = out / "runs"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.scenario_sha256 = _scenario_hash(scenario)
-        meta = out / "ensemble.json"
-        if meta.exists():
-            try:
-                known = json.loads(meta.read_text())["scenario_sha256"]
-            except (ValueError, KeyError, TypeError):
-                known = None
-            if known != self.scenario_sha256:
-                raise TradesimError(
-                    f"{out} holds runs of a different scenario (or an unreadable ensemble.json);"
-                    " choose another output folder or remove it"
-                )
-        else:
-            text = json.dumps({"scenario_sha256": self.scenario_sha256}) + "\n"
-            atomic_write(meta, lambda p: p.write_text(text))
+        self.lock = FolderLock(out).acquire()
+        try:
+            mark_output(out, "ensemble")
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.scenario_sha256 = _scenario_hash(scenario)
+            meta = out / "ensemble.json"
+            if meta.exists():
+                try:
+                    known = json.loads(meta.read_text())["scenario_sha256"]
+                except (ValueError, KeyError, TypeError):
+                    known = None
+                if known != self.scenario_sha256:
+                    raise TradesimError(
+                        f"{out} holds runs of a different scenario (or an unreadable"
+                        " ensemble.json); choose another output folder or remove it"
+                    )
+            else:
+                text = json.dumps({"scenario_sha256": self.scenario_sha256}) + "\n"
+                atomic_write(meta, lambda p: p.write_text(text))
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        self.lock.release()
 
     def path(self, index: int) -> Path:
         return self.dir / f"run_{index:05d}.nc"
 
     def is_done(self, index: int) -> bool:
-        """A run is done when its file exists and matches its checksum sidecar."""
+        """A run is done when its file exists, matches its checksum sidecar and is a run of
+        this scenario. A file of another scenario is an error, not a run to redo silently."""
         path, sidecar = self.path(index), self.path(index).with_suffix(".nc.sha256")
         try:
             expected = sidecar.read_text().strip()
@@ -179,6 +235,22 @@ class _RunStore:
         if expected != actual:
             log.warning("run %d: %s does not match its checksum; computing it again", index, path)
             return False
+        try:
+            f = netcdf_file(path, "r", mmap=False)
+            try:
+                owner = f._attributes.get("scenario_sha256")
+            finally:
+                f.close()
+        except Exception:  # an empty or unreadable file whose sidecar happens to match
+            log.warning("run %d: %s is not a readable run file; computing it again", index, path)
+            return False
+        if isinstance(owner, bytes):
+            owner = owner.decode()
+        if owner != self.scenario_sha256:
+            raise TradesimError(
+                f"{path} is a run of another scenario (its scenario hash differs); remove it"
+                " or choose another output folder"
+            )
         return True
 
     def write(self, index: int, data: xr.Dataset) -> None:
@@ -206,7 +278,8 @@ def process_pool(workers: int | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         workers or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context(method),
-        initializer=_prepare_worker,
+        initializer=_prepare_local_worker,
+        initargs=(os.getpid(),),
     )
 
 
@@ -246,7 +319,7 @@ def _dask(
         # Not the process-wide default client: xarray would then take a distributed lock
         # (a scheduler round trip) for every NetCDF write in this process.
         with Client(scheduler or cluster, set_as_default=False) as client:
-            client.run(_prepare_worker)
+            client.run(_prepare_worker if cluster is None else _prepare_local_worker)
             futures = client.map(
                 _simulate_run,
                 [scenario] * len(indices),
@@ -309,8 +382,15 @@ class EnsembleResult:
             sum_over=("sector", "currency"),
         )["shipped_usd"]
 
-    def write_outputs(self, sources: Sequence[str | Path] = ()) -> list[str]:
-        """Write the summaries, the bilateral bands table and manifest.json next to runs/."""
+    def write_outputs(
+        self, sources: Sequence[str | Path] = (), *, overrides: Sequence[str] = ()
+    ) -> list[str]:
+        """Write the summaries, the bilateral bands table and manifest.json next to runs/
+        (holding the folder's lock, so no other process writes it meanwhile)."""
+        with FolderLock(self.out):
+            return self._write_outputs(sources, overrides)
+
+    def _write_outputs(self, sources: Sequence[str | Path], overrides: Sequence[str]) -> list[str]:
         written = []
         for name, annual in (("summary_monthly.nc", False), ("summary_annual.nc", True)):
             summary = self.summary(annual=annual)
@@ -322,13 +402,10 @@ class EnsembleResult:
             written.append(name)
         bands = self.bilateral_bands().to_dataset(dim="statistic").to_dataframe().reset_index()
         bands = bands[bands["origin"] != bands["destination"]]
-        atomic_write(
-            self.out / "annual_bilateral_bands.csv",
-            lambda p: bands.to_csv(p, index=False, float_format="%.6g"),
-        )
+        atomic_write(self.out / "annual_bilateral_bands.csv", csv_writer(bands))
         written.append("annual_bilateral_bands.csv")
         first = SimulationResult(scenario=self.scenario, seed=self.scenario.seed, data=self.run(0))
-        info = manifest(first, sources)
+        info = manifest(first, sources, overrides=overrides)
         info.update(
             runs=self.runs,
             quantiles=list(self.quantiles),
@@ -463,30 +540,36 @@ def run_ensemble(
     A second call with the same scenario and folder resumes: runs already on disk (and
     intact) are kept, missing ones computed.
     """
-    if runs < 1:
-        raise ValueError(f"runs must be at least 1, got {runs}")
+    scenario = check_scenario(scenario)
+    runs = check_count(runs, "runs")
+    workers = check_count(workers, "workers", optional=True)
     if executor not in _EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose from {sorted(_EXECUTORS)}")
-    if not all(0.0 < q < 1.0 for q in quantiles):
-        raise ValueError(f"quantiles must lie strictly between 0 and 1, got {list(quantiles)}")
+    quantiles = check_quantiles(quantiles)
+    scheduler = check_scheduler(scheduler)
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a folder path, got {type(out).__name__}")
     import time
 
     t0 = time.perf_counter()
     store = _RunStore(Path(out), scenario)
-    missing = [i for i in range(runs) if not store.is_done(i)]
-    done = runs - len(missing)
-    if done:
-        log.info("resuming: %d of %d runs found in %s", done, runs, store.dir)
-    if progress:
-        progress(done, runs)
-    if missing:
-        for index, data in _EXECUTORS[executor](
-            scenario, missing, workers=workers, scheduler=scheduler, check=check
-        ):
-            store.write(index, data)
-            done += 1
-            if progress:
-                progress(done, runs)
+    try:
+        missing = [i for i in range(runs) if not store.is_done(i)]
+        done = runs - len(missing)
+        if done:
+            log.info("resuming: %d of %d runs found in %s", done, runs, store.dir)
+        if progress:
+            progress(done, runs)
+        if missing:
+            for index, data in _EXECUTORS[executor](
+                scenario, missing, workers=workers, scheduler=scheduler, check=check
+            ):
+                store.write(index, data)
+                done += 1
+                if progress:
+                    progress(done, runs)
+    finally:
+        store.close()
     return EnsembleResult(
         scenario=scenario,
         out=Path(out),
@@ -528,6 +611,19 @@ class Comparison:
         return xr.concat(stats, dim=xr.DataArray(labels, dims="statistic"))
 
 
+def check_comparable(base: Scenario, alternative: Scenario) -> None:
+    """Refuse to compare scenarios whose worlds differ (regions, sectors, currencies):
+    a comparison over the common ones only would be silently partial."""
+    for what in ("economies", "external_regions", "sectors", "currencies"):
+        a, b = list(getattr(base, what)), list(getattr(alternative, what))
+        if a != b:
+            raise ScenarioError(
+                f"cannot compare {alternative.name!r} with {base.name!r}: their {what}"
+                f" differ ({', '.join(a)} against {', '.join(b)}); a comparison needs the same"
+                " world, with the difference in shocks, paths or parameters"
+            )
+
+
 def compare(
     base: Scenario,
     alternative: Scenario,
@@ -541,6 +637,9 @@ def compare(
     The alternative is run with the base's seed, so run i of each shares random numbers.
     Outputs go to `out`/base and `out`/<alternative name>.
     """
+    base = check_scenario(base, "base")
+    alternative = check_scenario(alternative, "alternative")
+    check_comparable(base, alternative)
     alternative = alternative.model_copy(update={"seed": base.seed})
     out = Path(out)
     first = run_ensemble(base, runs=runs, out=out / "base", **options)

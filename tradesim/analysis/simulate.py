@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tradesim.analysis.arguments import check_scenario, check_seed
 from tradesim.io.results import SimulationResult, to_dataset
 from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario
@@ -25,8 +26,10 @@ def simulate(
     check
         Verify the accounting identities every month; raise SimulationError on a violation.
     """
-    if isinstance(seed, int) and not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+    scenario = check_scenario(scenario)
+    seed = check_seed(seed)
+    if not isinstance(check, bool):
+        raise TypeError(f"check must be True or False, got {check!r}")
     raw = run_engine(scenario, seed, check=check)
     used = scenario.seed if seed is None else seed
     return SimulationResult(

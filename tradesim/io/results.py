@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from tradesim.errors import TradesimError
+from tradesim.io.outputs import apply_umask, neutralize_cells
 from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
 
@@ -29,6 +30,7 @@ __all__ = [
     "annual_bilateral",
     "atomic_write",
     "comparison_metrics",
+    "csv_writer",
     "currency_shares",
     "format_summary",
     "in_currency",
@@ -298,12 +300,20 @@ def writer(obj: Any, method: str, **options: Any) -> Callable[[Path], object]:
     return lambda path: getattr(obj, method)(path, **options)
 
 
+def csv_writer(df: Any) -> Callable[[Path], object]:
+    """Write a table as CSV (6 significant digits), text cells neutralised against formula
+    injection: every CSV tradesim writes goes through here."""
+    safe = neutralize_cells(df)
+    return lambda path: safe.to_csv(path, index=False, float_format="%.6g")
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        apply_umask(tmp)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -314,9 +324,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest(result: SimulationResult, sources: Sequence[str | Path] = ()) -> dict[str, Any]:
+def manifest(
+    result: SimulationResult,
+    sources: Sequence[str | Path] = (),
+    *,
+    overrides: Sequence[str] = (),
+) -> dict[str, Any]:
     """What produced a result: the resolved scenario and its hash, the seed, the versions
-    of tradesim and its numerical stack, the input files with their hashes, and timings."""
+    of tradesim and its numerical stack, the input files with their hashes, the `--set`
+    overrides applied on top of those files, and timings."""
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(name: str) -> str | None:
@@ -337,6 +353,7 @@ def manifest(result: SimulationResult, sources: Sequence[str | Path] = ()) -> di
             **{pkg: installed(pkg) for pkg in ("numpy", "scipy", "simpy", "xarray", "pydantic")},
         },
         "data_files": [{"path": str(p), "sha256": _sha256(Path(p).read_bytes())} for p in sources],
+        "overrides": list(overrides),
         "shocks": [
             {
                 "type": shock.type,
@@ -382,13 +399,16 @@ def write_outputs(
     *,
     sources: Sequence[str | Path] = (),
     formats: Sequence[str] = ("csv", "netcdf"),
+    overrides: Sequence[str] = (),
 ) -> list[Path]:
     """Write the result and manifest.json; returns the paths written.
 
     formats: "netcdf" writes every variable to result.nc; "csv" and "parquet" write the
     tables (flows, annual_bilateral, currency_shares). Each file is written to a temporary
     name and renamed, so a reader never sees half a file. `sources` are the scenario files
-    the result came from, hashed into the manifest.
+    the result came from, hashed into the manifest; `overrides` the `--set` assignments
+    applied to them. Text cells of CSV tables are neutralised against spreadsheet formula
+    injection (see `neutralize_cells`).
     """
     unknown = set(formats) - {"csv", "parquet", "netcdf"}
     if unknown:
@@ -416,10 +436,10 @@ def write_outputs(
         save("result.nc", lambda p: ds.to_netcdf(p, engine="scipy"))
     for name, table in _tables(result).items():
         if "csv" in formats:
-            save(f"{name}.csv", writer(table, "to_csv", index=False, float_format="%.6g"))
+            save(f"{name}.csv", csv_writer(table))
         if "parquet" in formats:
             save(f"{name}.parquet", writer(table, "to_parquet", index=False))
-    info = manifest(result, sources)
+    info = manifest(result, sources, overrides=overrides)
     info["outputs"] = [p.name for p in written]
     save("manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
     return written

@@ -73,6 +73,14 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         at: tuple[Any, ...] = ("shocks", i)
         if shock.start >= horizon_end:
             out.append(((*at, "start"), f"starts {shock.start} after the horizon ends"))
+        if shock.end is not None and shock.end <= s.start:
+            out.append(
+                (
+                    (*at, "end"),
+                    f"ends {shock.end} before the horizon starts ({s.start:%Y-%m}): it would"
+                    " change no reported month",
+                )
+            )
         sector_lists: list[tuple[str, Sectors]] = []
         if isinstance(shock, TariffShock):
             known("region", shock.importer, regions, (*at, "importer"))
@@ -113,4 +121,40 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 path = (*at, field) if field == "sectors" else (*at, field, "sectors")
                 for j, sec in enumerate(secs):
                     known("sector", sec, sectors, (*path, j))
+    out += _stacked_tariffs(s)
+    return out
+
+
+#: Largest ad valorem tariff (500%), as the schema bounds one tariff shock. Tariffs on one
+#: route and sector add up (policy.compile_policy), so the bound holds for their sum too.
+MAX_TARIFF = 5.0
+
+
+def _stacked_tariffs(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Tariffs active at once on one importer, origin and sector whose rates sum above
+    MAX_TARIFF: each alone is valid, together they break the documented bound."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    tariffs = [(i, t) for i, t in enumerate(s.shocks) if isinstance(t, TariffShock)]
+    reported: set[int] = set()
+    for i, shock in tariffs:
+        secs = set(s.sectors) if shock.sectors == "all" else set(shock.sectors)
+        active = [
+            (j, t)
+            for j, t in tariffs
+            if (t.importer, t.origin) == (shock.importer, shock.origin)
+            and t.start <= shock.start
+            and (t.end is None or t.end > shock.start)
+            and secs & (set(s.sectors) if t.sectors == "all" else set(t.sectors))
+        ]
+        total = sum(t.rate for _, t in active)
+        if total > MAX_TARIFF + 1e-12 and i not in reported:
+            reported.add(i)
+            out.append(
+                (
+                    ("shocks", i, "rate"),
+                    f"tariffs of {shock.importer} on {shock.origin} in force together from"
+                    f" {shock.start} add up to {total:g}, above the maximum {MAX_TARIFF:g}"
+                    " (tariffs on one route and sector add up)",
+                )
+            )
     return out

@@ -82,15 +82,79 @@ def _join_path(names: list[str]) -> str:
     return ".".join(out)
 
 
+#: Largest scenario file read, in bytes. Scenario files are text of a few KB (the shipped
+#: ones are under 20 KB); 4 MiB leaves room for long generated monthly paths, and bounds
+#: what `validate /dev/zero` or a huge file can cost.
+MAX_FILE_BYTES = 4 * 2**20
+#: Most alias uses (*name) in one document: anchors save repetition, a few dozen at most.
+MAX_ALIASES = 1_000
+#: Most nodes one document may expand to, aliases followed. A scenario with monthly paths
+#: over a century has a few thousand; "billion laughs" (9 levels of 9 aliases) has 9**9.
+MAX_NODES = 200_000
+#: Tags a scenario may use: YAML's own scalars and collections, as the safe loader resolves
+#: them. Anything else (!!python/object, !!binary, !!set, custom !tags) is refused rather
+#: than silently dropped or turned into something the schema never sees.
+_ALLOWED_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, counting alias uses as it composes the document."""
+
+    def __init__(self, stream: str, file: str):
+        super().__init__(stream)
+        self.file = file
+        self.aliases = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise ScenarioError(
+                    [
+                        Problem(
+                            f"too many YAML aliases (more than {MAX_ALIASES})",
+                            "",
+                            self.file,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                    ]
+                )
+        return super().compose_node(parent, index)
+
+
 def _construct(
-    node: yaml.Node, loader: yaml.SafeLoader, marks: _Marks, path: tuple[Any, ...], file: str
+    node: yaml.Node, loader: _Loader, marks: _Marks, path: tuple[Any, ...], file: str
 ) -> Any:
+    loader.nodes += 1
+    if loader.nodes > MAX_NODES:
+        raise ScenarioError(
+            [
+                _problem_at(
+                    file,
+                    node,
+                    path,
+                    f"the document expands to more than {MAX_NODES} values (aliases"
+                    " followed); a scenario needs far fewer",
+                )
+            ]
+        )
+    if node.tag not in _ALLOWED_TAGS:
+        raise ScenarioError(
+            [_problem_at(file, node, path, f"YAML tags are not allowed here ({node.tag})")]
+        )
     marks.at[path] = (file, node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, dt.date)) or isinstance(key, bool):
+            key = _scalar(key_node, loader, file, path)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise ScenarioError([_problem_at(file, key_node, path, f"unsupported key {key!r}")])
             if key in out:
                 raise ScenarioError(
@@ -107,6 +171,20 @@ def _construct(
         return [
             _construct(child, loader, marks, (*path, i), file) for i, child in enumerate(node.value)
         ]
+    return _scalar(node, loader, file, path)
+
+
+def _scalar(node: yaml.Node, loader: _Loader, file: str, path: tuple[Any, ...]) -> Any:
+    """A scalar's value. Dates stay text: the schema parses them (an impossible date such as
+    2022-02-30 is then a ScenarioError at its line, not a ValueError from the YAML library)."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise ScenarioError([_problem_at(file, node, path, "a key must be a plain value")])
+    if node.tag not in _ALLOWED_TAGS:
+        raise ScenarioError(
+            [_problem_at(file, node, path, f"YAML tags are not allowed here ({node.tag})")]
+        )
+    if node.tag == _TIMESTAMP:
+        return str(node.value)
     return loader.construct_object(node, deep=True)
 
 
@@ -121,11 +199,19 @@ def _problem_at(file: str, node: yaml.Node, path: tuple[Any, ...], msg: str) -> 
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
-    """Parse YAML into plain data, recording where each node is; errors are ScenarioErrors."""
+    """Parse YAML into plain data, recording where each node is; errors are ScenarioErrors.
+
+    Hardened against hostile input: size (`MAX_FILE_BYTES`), alias count (`MAX_ALIASES`),
+    expansion (`MAX_NODES`) and tags (`_ALLOWED_TAGS`) are limited.
+    """
     marks = _Marks()
     loader = None
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [Problem(f"the input is larger than {MAX_FILE_BYTES // 2**20} MiB", "", file)]
+        )
     try:
-        loader = yaml.SafeLoader(text)  # the reader rejects control characters here
+        loader = _Loader(text, file)  # the reader rejects control characters here
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError([Problem("the file is empty", "", file, 1, 1)])
@@ -141,10 +227,34 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Marks]:
         raise ScenarioError([Problem(f"invalid YAML: {exc}", "", file)]) from None
     except RecursionError:
         raise ScenarioError([Problem("the document is nested too deeply", "", file)]) from None
+    except (ValueError, OverflowError) as exc:  # a scalar the YAML library cannot convert
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError([Problem(f"invalid value: {exc}", "", file)]) from None
     finally:
         if loader is not None:
             loader.dispose()
     return data, marks
+
+
+def _read_text(path: Path) -> str:
+    """A file's text, reading at most MAX_FILE_BYTES + 1 bytes (a device such as /dev/zero
+    or a huge file is refused without reading it all)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(f"cannot read scenario: {exc.strerror or exc}", "", str(path))]
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", "", str(path))]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(f"cannot read scenario: {exc}", "", str(path))]) from None
 
 
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
@@ -340,12 +450,15 @@ def _merge(
     return merged
 
 
-def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
-    """Read a scenario file, resolving `extends:` (relative to the file) recursively."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(f"cannot read scenario: {exc}", "", str(path))]) from None
+def _load_data(
+    path: Path, chain: tuple[Path, ...], root: Path | None = None
+) -> tuple[Any, _Marks]:
+    """Read a scenario file, resolving `extends:` (relative to the file) recursively.
+
+    With `root`, every extended file must lie in that folder tree (the folder of the file
+    the user named): a scenario from a stranger cannot read or probe other files.
+    """
+    text = _read_text(path)
     data, marks = _parse_yaml(text, str(path))
     if not (isinstance(data, dict) and "extends" in data):
         return data, marks
@@ -354,6 +467,19 @@ def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
     if not isinstance(parent_ref, str):
         raise ScenarioError([Problem("extends must be a file path", "extends", file, line, col)])
     parent_path = (path.parent / parent_ref).resolve()
+    if root is not None and root not in parent_path.parents:
+        raise ScenarioError(
+            [
+                Problem(
+                    f"extends {parent_ref!r}, outside the scenario's folder {root}; pass"
+                    " --allow-outside (allow_outside=True) if you trust this file",
+                    "extends",
+                    file,
+                    line,
+                    col,
+                )
+            ]
+        )
     if parent_path in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent_path))
         raise ScenarioError(
@@ -367,7 +493,7 @@ def _load_data(path: Path, chain: tuple[Path, ...]) -> tuple[Any, _Marks]:
                 )
             ]
         )
-    parent, parent_marks = _load_data(parent_path, (*chain, parent_path))
+    parent, parent_marks = _load_data(parent_path, (*chain, parent_path), root)
     if not isinstance(parent, dict):
         raise ScenarioError(
             [Problem("the extended file is not a scenario mapping", "", str(parent_path))]
@@ -381,8 +507,8 @@ def scenario_files(path: str | Path) -> list[Path]:
     files = [Path(path)]
     while True:
         try:
-            data = yaml.safe_load(files[-1].read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            data, _ = _parse_yaml(_read_text(files[-1]), str(files[-1]))
+        except ScenarioError:
             return files
         parent = data.get("extends") if isinstance(data, dict) else None
         if not isinstance(parent, str):
@@ -399,10 +525,14 @@ def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem("expected path.to.field=value", "", where)])
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(f"the value is not valid YAML: {exc}", key, where)]) from None
+    if text.strip():
+        try:
+            value, _ = _parse_yaml(text, where)
+        except ScenarioError as exc:
+            reason = "; ".join(p.message for p in exc.problems)
+            raise ScenarioError([Problem(f"the value is not valid: {reason}", key, where)]) from None
+    else:
+        value = ""
     parts: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     node = data
     for i, part in enumerate(parts[:-1]):
@@ -432,12 +562,18 @@ def _has(node: Any, part: Any) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
-def load_scenario(path: str | Path, *, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, *, overrides: Sequence[str] = (), allow_outside: bool = False
+) -> Scenario:
     """Read and validate a scenario file, resolving `extends:`.
 
     `overrides` are `path.to.field=value` assignments (the value read as YAML), applied to the
     resolved file and validated like it, e.g. ``parameters.markup=1.3`` or
     ``shocks.0.rate=25%``.
+
+    `extends:` may name only files in the scenario's own folder tree (its folder and the
+    folders below), so that a scenario file from elsewhere cannot read other files on the
+    machine; `allow_outside=True` lifts this for files you trust.
 
     Raises
     ------
@@ -445,8 +581,13 @@ def load_scenario(path: str | Path, *, overrides: Sequence[str] = ()) -> Scenari
         If the file cannot be read or parsed, or any field is invalid; the message lists every
         problem with file, line, column and YAML path.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+    if isinstance(overrides, str):
+        raise TypeError("overrides must be a list of 'path=value' strings, not one string")
     path = Path(path)
-    data, marks = _load_data(path, (path.resolve(),))
+    root = None if allow_outside else path.resolve().parent
+    data, marks = _load_data(path, (path.resolve(),), root)
     if not isinstance(data, dict) and overrides:
         raise ScenarioError([Problem("overrides need a scenario mapping", "", str(path))])
     for assignment in overrides:

@@ -37,21 +37,38 @@ __all__ = [
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
+#: Years a date may fall in. Monthly labels are numpy datetime64[ns], which span the years
+#: 1678 to 2261 (numpy docs, "Datetime units"); with up to 600 months of burn-in before the
+#: start, 1900-2200 keeps every simulated month inside that range (a start in year 1000
+#: used to be labelled 2169).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _check_year(d: dt.date, value: Any) -> dt.date:
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise ValueError(f"{value!s} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return d
+
 
 def _parse_date(value: Any) -> dt.date:
-    """Accept YYYY-MM (first of the month), YYYY-MM-DD, or a YAML date."""
+    """Accept YYYY-MM (first of the month), YYYY-MM-DD, or a date object.
+
+    Every date of a scenario is parsed here (the YAML loader keeps dates as text), so an
+    impossible date is a validation error at its file, line and field.
+    """
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _check_year(value.date(), value)
     if isinstance(value, dt.date):
-        return value
+        return _check_year(value, value)
     if isinstance(value, str):
         m = _MONTH_RE.match(value.strip())
         if m:
             year, month, day = int(m[1]), int(m[2]), int(m[3] or 1)
             try:
-                return dt.date(year, month, day)
+                d = dt.date(year, month, day)
             except ValueError as exc:
                 raise ValueError(f"{value!r} is not a real date ({exc})") from None
+            return _check_year(d, value)
     raise ValueError(f"expected a date as YYYY-MM or YYYY-MM-DD, got {value!r}")
 
 
@@ -71,14 +88,22 @@ PathKey = int | str | dt.date
 
 
 def _normalize_path(value: Any) -> Any:
-    """A path is a constant or a mapping {year | YYYY-MM: value}; keys are normalized."""
+    """A path is a constant or a mapping {year | YYYY-MM: value}; keys are normalized.
+
+    The keys of one path are all years (annual averages, interpolated so that each year's
+    months keep its mean) or all months (points interpolated linearly): mixing them would
+    switch off mean preservation for the whole path and, read as text, misplace points,
+    so a mix is refused. Keys are returned in date order.
+    """
     if not isinstance(value, Mapping):
-        return value
+        return _parse_fraction(value)
     out: dict[str, Any] = {}
     for key, v in value.items():
         if isinstance(key, str) and key.strip().isdigit():
             key = int(key)
         if isinstance(key, int) and not isinstance(key, bool) and 1000 <= key <= 9999:
+            if not MIN_YEAR <= key <= MAX_YEAR:
+                raise ValueError(f"path key {key} is outside the years {MIN_YEAR} to {MAX_YEAR}")
             norm = f"{key:04d}"
         else:
             try:
@@ -93,11 +118,22 @@ def _normalize_path(value: Any) -> Any:
         out[norm] = _parse_fraction(v)
     if not out:
         raise ValueError("a path needs at least one dated value")
-    return dict(sorted(out.items()))
+    kinds = {len(k) for k in out}
+    if len(kinds) > 1:
+        raise ValueError(
+            "a path's keys are all years (2016) or all months (2016-07), not both: "
+            + ", ".join(out)
+        )
+    return dict(sorted(out.items(), key=lambda kv: (int(kv[0][:4]), kv[0][5:])))
 
 
+#: Largest value of an exchange rate, demand index or world price path. The largest rate
+#: per USD in use is in the tens of thousands (the Iranian rial, ~4e4 officially in 2024);
+#: 1e9 leaves room for any unit while keeping products of paths far from overflow.
+PATH_MAX = 1e9
+_PathValue = Annotated[float, Field(gt=0, le=PATH_MAX, allow_inf_nan=False)]
 PositivePath = Annotated[
-    float | dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]],
+    _PathValue | dict[str, _PathValue],
     BeforeValidator(_normalize_path),
 ]
 ChangePath = Annotated[
@@ -149,8 +185,9 @@ class RegionSpec(_Model):
 
     currency: str = Field(description="home currency (a key of currencies)")
     demand: PositivePath = Field(1.0, description="real demand index path")
-    absorption_usd_bn: dict[str, Annotated[float, Field(ge=0)]] = Field(
-        description="base-year spending per sector, USD billion a year, all origins"
+    absorption_usd_bn: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(
+        description="base-year spending per sector, USD billion a year, all origins (at most"
+        " 1e6: ten times world GDP, about USD 1e5 billion by the World Bank's WDI)"
     )
     origin_shares: dict[str, dict[str, Annotated[float, Field(ge=0, le=1)]]] = Field(
         description="base-year share of each origin (incl. itself) in spending, per sector"
@@ -374,7 +411,7 @@ class Scenario(_Model):
     burn_in_months: int = Field(
         24, ge=0, le=600, description="months simulated before start so relationships settle"
     )
-    seed: int = Field(0, ge=0, lt=2**63, description="seed of every random draw")
+    seed: int = Field(0, ge=0, lt=2**63, strict=True, description="seed of every random draw")
     population: Population = Field(Population(), description="agent counts")
     currencies: dict[str, CurrencySpec]
     sectors: dict[str, SectorSpec]
