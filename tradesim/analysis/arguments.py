@@ -63,7 +63,7 @@ def check_seed(value: Any, name: str = "seed") -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number or a SeedSequence, got {value!r}")
-    if not 0 <= value < 2**63:
+    if not 0 <= int(value) < 2**63:
         raise ValueError(f"{name} must be in [0, 2**63), got {value}")
     return int(value)
 

@@ -82,6 +82,11 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
     seen: set[tuple[int, str, str]] = set()
     for line, row in enumerate(rows, start=2):
         where = f"{path}:{line}"
+        if None in row or any(v is None for v in row.values()):
+            raise CalibrationError(
+                f"{where}: the row has {len([v for v in row.values() if v is not None])} fields"
+                f" where the header has {len(header)}"
+            )
         try:
             year = int(row["year"])
             value = float(row["value_usd_bn"])
@@ -388,6 +393,12 @@ def calibrate(
     params = list(parameters if parameters is not None else default_parameters(scenario))
     if not 1 <= len(params) <= 4:
         raise CalibrationError(f"calibrate fits 1 to 4 parameters, got {len(params)}")
+    observed_years = sorted({o.year for o in observed})
+    for year in holdout:
+        if isinstance(year, bool) or not isinstance(year, int) or year not in observed_years:
+            raise CalibrationError(
+                f"holdout year {year!r} is not an observed year; observed: {observed_years}"
+            )
     fit = [o for o in observed if o.year not in set(holdout)]
     if len(fit) < len(params):
         raise CalibrationError(

@@ -37,7 +37,7 @@ from tradesim.analysis.arguments import (
     check_scheduler,
 )
 from tradesim.errors import ScenarioError, SimulationError, TradesimError
-from tradesim.io.outputs import FolderLock, mark_output
+from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
     atomic_write,
@@ -57,6 +57,7 @@ __all__ = [
     "process_pool",
     "run_ensemble",
     "run_seed",
+    "scenario_hash",
     "summarize",
 ]
 
@@ -97,7 +98,8 @@ def run_seed(scenario: Scenario, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(scenario.seed, spawn_key=(index,))
 
 
-def _scenario_hash(scenario: Scenario) -> str:
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario: what a run file and an ensemble folder belong to."""
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -198,7 +200,7 @@ class _RunStore:
         try:
             mark_output(out, "ensemble")
             self.dir.mkdir(parents=True, exist_ok=True)
-            self.scenario_sha256 = _scenario_hash(scenario)
+            self.scenario_sha256 = scenario_hash(scenario)
             meta = out / "ensemble.json"
             if meta.exists():
                 try:
@@ -635,7 +637,8 @@ def compare(
     """Run both scenarios with the same per-run seeds and pair their runs.
 
     The alternative is run with the base's seed, so run i of each shares random numbers.
-    Outputs go to `out`/base and `out`/<alternative name>.
+    Outputs go to `out`/base and `out`/<alternative name> (the name made safe as a folder
+    name; an alternative named "base" goes to `out`/base_alternative).
     """
     base = check_scenario(base, "base")
     alternative = check_scenario(alternative, "alternative")
@@ -643,5 +646,7 @@ def compare(
     alternative = alternative.model_copy(update={"seed": base.seed})
     out = Path(out)
     first = run_ensemble(base, runs=runs, out=out / "base", **options)
-    second = run_ensemble(alternative, runs=runs, out=out / alternative.name, **options)
+    folder = output_name(alternative.name)
+    folder = f"{folder}_alternative" if folder.lower() == "base" else folder
+    second = run_ensemble(alternative, runs=runs, out=out / folder, **options)
     return Comparison(first, second)

@@ -7,14 +7,12 @@ clear message on stderr and exit with code 2; a traceback is shown only with --d
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
-import shutil
 import sys
 import time
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +54,25 @@ def _quantiles(text: str) -> tuple[float, ...]:
         ) from None
     if not all(0 < v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"quantiles must lie strictly between 0 and 1: {text!r}")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"quantiles must be distinct: {text!r}")
     return values
+
+
+def _seed(text: str) -> int:
+    value = _non_negative(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
+    return value
+
+
+def _scheduler(text: str) -> str:
+    from tradesim.analysis.arguments import check_scheduler
+
+    try:
+        return str(check_scheduler(text, "the scheduler"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -79,11 +95,16 @@ def _scenario_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a field, e.g. --set parameters.markup=1.3 (repeatable)",
     )
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let `extends:` name files outside the scenario's folder tree (trusted files only)",
+    )
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     _scenario_options(p)
-    p.add_argument("--seed", type=_non_negative, default=None, help="override the scenario seed")
+    p.add_argument("--seed", type=_seed, default=None, help="override the scenario seed")
     p.add_argument("--runs", type=_positive, default=1, help="Monte Carlo runs (default 1)")
     p.add_argument(
         "--executor",
@@ -92,7 +113,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="where ensemble runs execute (default: local processes)",
     )
     p.add_argument("--workers", type=_positive, default=None, help="processes or Dask workers")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT)")
+    p.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        default=None,
+        help="Dask scheduler address (tcp://HOST:PORT)",
+    )
     p.add_argument(
         "--quantiles",
         type=_quantiles,
@@ -100,7 +126,17 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="band quantiles for ensembles (default 0.05,0.95)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing outputs (only folders tradesim wrote; the old ones stay until"
+        " the new ones are complete)",
+    )
+    p.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run even when the estimated memory exceeds the machine's",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,9 +209,11 @@ def _parser() -> argparse.ArgumentParser:
         "plot", help="write figures next to a run's, ensemble's or comparison's outputs"
     )
     plot.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
+    plot.add_argument("--force", action="store_true", help="overwrite existing figures")
 
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files")
     schema.add_argument("--out", type=Path, default=None, help="file (default: standard output)")
+    schema.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     sub.add_parser("shocks", help="list the shock types with their fields, units and defaults")
 
@@ -231,34 +269,46 @@ class _Progress:
 
 
 def _load(path: Path, args: argparse.Namespace) -> Any:
+    from tradesim.analysis.arguments import check_scenario
     from tradesim.scenario import load_scenario
 
-    scenario = load_scenario(path, overrides=args.overrides)
+    scenario = load_scenario(
+        path, overrides=args.overrides, allow_outside=getattr(args, "allow_outside", False)
+    )
     if getattr(args, "seed", None) is not None:
-        scenario = scenario.model_copy(update={"seed": args.seed})
+        scenario = check_scenario(scenario.model_copy(update={"seed": args.seed}))
     return scenario
 
 
-def _prepare_out(out: Path, force: bool, ensemble: bool) -> None:
-    """Refuse to overwrite finished outputs unless --force; an ensemble folder resumes."""
-    if not out.exists():
+def _check_memory(scenario: Any, args: argparse.Namespace) -> None:
+    """Refuse, before it starts, a run that would need more memory than the machine has."""
+    import os
+
+    from tradesim.analysis.memory import check_memory
+
+    if getattr(args, "no_memory_check", False):
         return
-    if force:
-        shutil.rmtree(out)
-        return
-    if ensemble and (out / "ensemble.json").exists():
-        return  # resume; the ensemble checks that it is the same scenario
-    if any(out.iterdir()):
-        raise TradesimError(f"{out} exists and is not empty; use --force to overwrite it")
+    runs = getattr(args, "runs", 1)
+    executor = getattr(args, "executor", "serial")
+    workers = (args.workers or os.cpu_count() or 1) if executor != "serial" and runs > 1 else 1
+    check_memory(scenario, concurrent=min(runs, workers))
 
 
-@contextlib.contextmanager
-def _writing_to(out: Path) -> Iterator[None]:
-    """Turn file-system errors while writing outputs into a clear user error."""
-    try:
-        yield
-    except OSError as exc:
-        raise TradesimError(f"cannot write outputs to {out}: {exc.strerror or exc}") from exc
+def _inputs(path: Path) -> list[Path]:
+    from tradesim.scenario import scenario_files
+
+    return [Path(p) for p in scenario_files(path)]
+
+
+def _quiet_dask(args: argparse.Namespace) -> None:
+    """--quiet also silences Dask: its scheduler and workers log INFO lines to stderr by
+    default. Local workers are new processes that read the environment at start."""
+    import os
+
+    if getattr(args, "quiet", False) and getattr(args, "executor", None) == "dask":
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
+        for name in ("distributed", "dask"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
@@ -278,37 +328,46 @@ def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from tradesim.analysis.ensemble import scenario_hash
     from tradesim.analysis.simulate import simulate
+    from tradesim.io.outputs import OutputFolder, unique_names, writing_to
     from tradesim.io.results import format_summary, write_outputs
-    from tradesim.scenario import scenario_files
 
     scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
-    for k, (path, scenario) in enumerate(scenarios):
+    folders = unique_names(s.name for _, s in scenarios)
+    all_inputs = [f for path, _ in scenarios for f in _inputs(path)]
+    for _, scenario in scenarios:
+        _check_memory(scenario, args)
+    _quiet_dask(args)
+    for k, ((path, scenario), folder) in enumerate(zip(scenarios, folders, strict=True)):
         if args.out is None:
-            out = Path("out") / scenario.name
+            out = Path("out") / folder
         else:
-            out = args.out / scenario.name if len(scenarios) > 1 else args.out
-        sources = scenario_files(path)
+            out = args.out / folder if len(scenarios) > 1 else args.out
+        sources = _inputs(path)
         if k:
             print()
-        with _writing_to(out):
-            _prepare_out(out, args.force, ensemble=args.runs > 1)
+        key = scenario_hash(scenario) if args.runs > 1 else None
+        target = OutputFolder(out, force=args.force, inputs=all_inputs, resume_key=key)
+        with writing_to(out), target as work:
             if args.runs == 1:
                 result = simulate(scenario, check=args.check)
                 print(format_summary(result))
-                written = write_outputs(result, out, sources=sources, formats=args.format)
+                written = write_outputs(
+                    result, work, sources=sources, formats=args.format, overrides=args.overrides
+                )
                 names = [p.name for p in written]
             else:
-                ensemble = _ensemble(scenario, out, args)
+                ensemble = _ensemble(scenario, work, args)
                 print(_format_bands(ensemble))
                 if ensemble.computed < ensemble.runs:
                     reused = ensemble.runs - ensemble.computed
-                    print(f"\n{reused} runs were found in {out}/runs and reused")
-                names = ensemble.write_outputs(sources)
+                    print(f"\n{reused} runs were found in {work}/runs and reused")
+                names = ensemble.write_outputs(sources, overrides=args.overrides)
             if args.plot:
                 from tradesim.io.plot import plot_result_dir
 
-                names += [p.name for p in plot_result_dir(out)]
+                names += [p.name for p in plot_result_dir(work)]
         print(f"\nWrote {', '.join(names)} to {out}/")
     return 0
 
@@ -335,42 +394,96 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from tradesim.analysis.ensemble import compare
+    import hashlib
+
+    from tradesim.analysis.ensemble import check_comparable, compare, scenario_hash
     from tradesim.analysis.simulate import simulate
+    from tradesim.io.outputs import OutputFolder, unique_names, writing_to
     from tradesim.io.results import comparison_metrics
 
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
-    for k, alt in enumerate(alternatives):
+    folders = unique_names(alt.name for alt in alternatives)
+    inputs = [f for p in (args.base, *args.alternatives) for f in _inputs(p)]
+    for alt in alternatives:
+        check_comparable(base, alt)
+        _check_memory(alt, args)
+    _check_memory(base, args)
+    _quiet_dask(args)
+    for k, (alt, folder) in enumerate(zip(alternatives, folders, strict=True)):
         alt = alt.model_copy(update={"seed": base.seed})
-        out = args.out / alt.name
-        with _writing_to(out):
-            _prepare_out(out, args.force, ensemble=args.runs > 1)
-        if args.runs == 1:
-            b, a = simulate(base), simulate(alt)
-            metrics = comparison_metrics(b.data, a.data, list(base.economies))
-            metrics = metrics.expand_dims(statistic=["mean"])
-        else:
-            comparison = compare(
-                base,
-                alt,
-                runs=args.runs,
-                out=out / "runs",
-                executor=args.executor,
-                workers=args.workers,
-                scheduler=args.scheduler,
-                quantiles=args.quantiles,
-                progress=_Progress(f"{base.name} vs {alt.name}", args.quiet),
-            )
-            metrics = comparison.metrics()
-        if k:
-            print()
-        print(_format_comparison(base, alt, metrics, args.runs))
-        with _writing_to(out):
-            out.mkdir(parents=True, exist_ok=True)
-            _write_comparison(metrics, out)
-        print(f"\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv to {out}/")
+        out = args.out / folder
+        key = None
+        if args.runs > 1:
+            pair = scenario_hash(base) + scenario_hash(alt)
+            key = hashlib.sha256(pair.encode()).hexdigest()
+        target = OutputFolder(
+            out, force=args.force, inputs=inputs, kind="comparison", resume_key=key
+        )
+        with writing_to(out), target as work:
+            if args.runs == 1:
+                b, a = simulate(base), simulate(alt)
+                metrics = comparison_metrics(b.data, a.data, list(base.economies))
+                metrics = metrics.expand_dims(statistic=["mean"])
+            else:
+                _claim_comparison(work, key)
+                comparison = compare(
+                    base,
+                    alt,
+                    runs=args.runs,
+                    out=work / "runs",
+                    executor=args.executor,
+                    workers=args.workers,
+                    scheduler=args.scheduler,
+                    quantiles=args.quantiles,
+                    progress=_Progress(f"{base.name} vs {alt.name}", args.quiet),
+                )
+                metrics = comparison.metrics()
+            if k:
+                print()
+            print(_format_comparison(base, alt, metrics, args.runs))
+            _write_comparison(metrics, work)
+            _write_comparison_manifest(work, base, alt, args, inputs)
+        print(
+            "\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv, manifest.json"
+            f" to {out}/"
+        )
     return 0
+
+
+def _claim_comparison(work: Path, key: str | None) -> None:
+    """Record which pair of scenarios a resumable comparison folder holds."""
+    meta = work / "ensemble.json"
+    if key is not None and not meta.exists():
+        from tradesim.io.results import atomic_write
+
+        text = json.dumps({"scenario_sha256": key}) + "\n"
+        atomic_write(meta, _text_writer(text))
+
+
+def _write_comparison_manifest(
+    work: Path, base: Any, alt: Any, args: argparse.Namespace, inputs: Sequence[Path]
+) -> None:
+    """manifest.json of a comparison: both scenarios with their hashes, the runs, the
+    quantiles, the `--set` overrides and the input files."""
+    from tradesim.analysis.ensemble import scenario_hash
+    from tradesim.io.results import atomic_write, scenario_manifest
+
+    info: dict[str, Any] = {
+        "comparison": {"base": base.name, "alternative": alt.name},
+        "runs": args.runs,
+        "quantiles": list(args.quantiles) if args.runs > 1 else [],
+        "overrides": list(args.overrides),
+        "base_scenario_sha256": scenario_hash(base),
+        "alternative_scenario_sha256": scenario_hash(alt),
+        "outputs": ["comparison.nc", "bilateral_change.csv", "imports_by_origin.csv"],
+    }
+    common = scenario_manifest(alt, base.seed, sorted(set(inputs)), overrides=args.overrides)
+    for drop in ("scenario_name", "scenario_sha256", "timings_seconds"):
+        common.pop(drop, None)
+    info.update({k: v for k, v in common.items() if k not in info})
+    info["base_scenario"] = base.model_dump(mode="json")
+    atomic_write(work / "manifest.json", _text_writer(json.dumps(info, indent=2) + "\n"))
 
 
 EXIT_NOT_CONVERGED = 3
@@ -378,12 +491,15 @@ EXIT_NOT_CONVERGED = 3
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from tradesim.analysis.calibrate import calibrate, load_observed, write_calibrated_scenario
+    from tradesim.io.outputs import check_file_target, writing_to
     from tradesim.io.results import atomic_write
 
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
-    if args.out.exists() and not args.force:
-        raise TradesimError(f"{args.out} exists; use --force to overwrite it")
+    stem = args.out.with_suffix("")
+    inputs = [*_inputs(args.scenario), *([args.observed] if args.observed else [])]
+    for target in (args.out, Path(f"{stem}.report.json"), Path(f"{stem}.report.md")):
+        check_file_target(target, force=args.force, inputs=inputs)
     calibrated, report = calibrate(
         scenario,
         observed,
@@ -395,8 +511,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         progress=_Evaluations(scenario.name, args.quiet),
     )
     print(report.to_text())
-    stem = args.out.with_suffix("")
-    with _writing_to(args.out.parent):
+    with writing_to(args.out.parent):
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_calibrated_scenario(calibrated, scenario, args.scenario, args.out, report)
         for suffix, text in (
@@ -435,30 +550,35 @@ class _Evaluations(_Progress):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from tradesim.analysis.ensemble import check_comparable
+    from tradesim.io.outputs import check_file_target, writing_to
     from tradesim.io.report import html_report
     from tradesim.io.results import atomic_write
     from tradesim.scenario import scenario_files
 
-    if args.out.exists() and not args.force:
-        raise TradesimError(f"{args.out} exists; use --force to overwrite it")
+    inputs = [f for p in (args.base, *args.alternatives) for f in _inputs(p)]
+    check_file_target(args.out, force=args.force, inputs=inputs)
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
+    for alt in alternatives:
+        check_comparable(base, alt)
     named = [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
     sources: dict[str, Sequence[str | Path]] = {s.name: scenario_files(p) for s, p in named}
     text = html_report(base, alternatives, sources=sources)
-    with _writing_to(args.out):
+    with writing_to(args.out):
         atomic_write(args.out, _text_writer(text))
     print(f"Wrote {args.out} ({len(text) / 1e6:.1f} MB, self-contained)")
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from tradesim.io.outputs import writing_to
     from tradesim.io.plot import plot_result_dir
 
     if not args.result_dir.is_dir():
         raise TradesimError(f"{args.result_dir} is not a folder of tradesim outputs")
-    with _writing_to(args.result_dir):
-        written = plot_result_dir(args.result_dir)
+    with writing_to(args.result_dir):
+        written = plot_result_dir(args.result_dir, force=args.force)
     print(f"Wrote {', '.join(p.name for p in written)} to {args.result_dir}/")
     return 0
 
@@ -470,10 +590,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        try:
-            args.out.write_text(text)
-        except OSError as exc:
-            raise TradesimError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        from tradesim.io.outputs import check_file_target, writing_to
+        from tradesim.io.results import atomic_write
+
+        check_file_target(args.out, force=args.force)
+        with writing_to(args.out):
+            atomic_write(args.out, _text_writer(text))
         print(f"Wrote the scenario JSON Schema to {args.out}")
     return 0
 
@@ -538,11 +660,11 @@ description: TODO one line on what this scenario asks
 shocks:
   - type: tariff           # an ad valorem tariff by the importer on the origin's goods
     name: example tariff
-    importer: CN
-    origin: US
-    sectors: [agriculture] # or: all
+    importer: {importer}
+    origin: {origin}
+    sectors: [{sector}] # or: all
     rate: 25%              # a fraction (0.25) or a percentage
-    start: 2018-07-06      # YYYY-MM or YYYY-MM-DD (pro-rated in its first month)
+    start: {start}      # YYYY-MM or YYYY-MM-DD (pro-rated in its first month)
     # end: 2019-01         # first date it no longer applies
     # ramp_months: 3       # linear phase-in
 """
@@ -554,25 +676,48 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
         raise TradesimError(f"{args.name!r} is not a valid name: use letters, digits, _ and -")
+    from tradesim.io.outputs import check_file_target, writing_to
+    from tradesim.io.results import atomic_write
+    from tradesim.scenario import load_scenario
+
     if not args.extends.is_file():
         raise TradesimError(f"the scenario to extend does not exist: {args.extends}")
+    parent = load_scenario(args.extends, allow_outside=True)  # named by the user: trusted
     path = args.dir / f"{args.name}.yaml"
-    if path.exists() and not args.force:
-        raise TradesimError(f"{path} exists; use --force to overwrite it")
+    check_file_target(path, force=args.force, inputs=_inputs(args.extends))
     extends = Path(os.path.relpath(args.extends, args.dir)).as_posix()
+    # The example shock uses the parent's own names: its first agent economy taxes the
+    # first other region in its first sector, from the middle of the horizon.
+    importer = next(iter(parent.economies))
+    origin = next(r for r in parent.regions if r != importer) if len(parent.regions) > 1 else ""
+    middle = parent.n_months // 2
+    year, month = divmod(parent.start.year * 12 + parent.start.month - 1 + middle, 12)
     text = NEW_TEMPLATE.format(
         name=args.name,
         parent=args.extends.name,
-        extends=extends,
+        extends=json.dumps(extends),
         path=path,
         parent_path=args.extends,
+        importer=json.dumps(importer),
+        origin=json.dumps(origin),
+        sector=json.dumps(next(iter(parent.sectors))),
+        start=f"{year:04d}-{month + 1:02d}",
     )
-    try:
+    outside = args.dir.resolve() not in args.extends.resolve().parents
+
+    def write_checked(tmp: Path) -> None:
+        tmp.write_text(text)
+        load_scenario(tmp, allow_outside=True)  # the template must validate as written
+
+    with writing_to(path):
         args.dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as exc:
-        raise TradesimError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        atomic_write(path, write_checked)
     print(f"Wrote {path}; edit it, then: tradesim validate {path}")
+    if outside:
+        print(
+            f"note: it extends {args.extends}, outside its own folder: commands that read it"
+            " need --allow-outside"
+        )
     return 0
 
 
@@ -693,7 +838,7 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
 
 
 def _write_comparison(metrics: Any, out: Path) -> None:
-    from tradesim.io.results import atomic_write, writer
+    from tradesim.io.results import atomic_write, csv_writer, writer
 
     atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
     tables = {
@@ -702,7 +847,7 @@ def _write_comparison(metrics: Any, out: Path) -> None:
     }
     for name, da in tables.items():
         df = da.to_dataset(dim="statistic").to_dataframe().reset_index()
-        atomic_write(out / name, writer(df, "to_csv", index=False, float_format="%.6g"))
+        atomic_write(out / name, csv_writer(df))
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -737,7 +882,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted; finished runs are kept and the same command resumes", file=sys.stderr)
+        print(
+            "interrupted; earlier outputs are unchanged, and an ensemble's finished runs are"
+            " kept: the same command resumes",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -172,7 +172,7 @@ class FolderLock:
                 raise self._busy() from None
             self._file = os.fdopen(fd, "w")
             return self
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release
+        handle = open(self.path, "a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

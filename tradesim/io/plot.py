@@ -43,10 +43,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def plain_text(fig: Figure) -> Figure:
+    """Show every text of `fig` as written: no mathtext.
+
+    Labels and titles carry scenario, region and sector names, which are user input; a
+    name such as ``$\\undefined{x}$`` would otherwise be parsed as mathtext and fail (or
+    render as something else) when the figure is drawn. tradesim's own labels use no
+    mathtext, so it is switched off for every text before rendering.
+    """
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    return fig
+
+
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write `fig` as path.png and path.svg; returns both paths."""
     from tradesim.io.results import atomic_write, writer
 
+    plain_text(fig)
     base = Path(path).with_suffix("")
     out = []
     for fmt in ("png", "svg"):
@@ -206,14 +222,39 @@ def calibration_figure(report: Any) -> Figure:
     return fig
 
 
-def plot_result_dir(path: str | Path) -> list[Path]:
+FIGURE_NAMES = ("bilateral", "currency_shares", "comparison")
+
+
+def plot_result_dir(path: str | Path, *, force: bool = True) -> list[Path]:
     """Write the figures that fit the outputs in `path` (a run, an ensemble or a comparison)
-    next to them; returns the files written."""
+    next to them; returns the files written. With `force=False`, existing figures are an
+    error, not overwritten; unreadable outputs are a TradesimError naming the file."""
+    path = Path(path)
+    if not force:
+        present = [
+            path / f"{name}.{fmt}"
+            for name in FIGURE_NAMES
+            for fmt in ("png", "svg")
+            if (path / f"{name}.{fmt}").exists()
+        ]
+        if present:
+            raise TradesimError(f"{present[0]} exists; use --force to overwrite the figures")
+    try:
+        return _plot_result_dir(path)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        if isinstance(exc, TradesimError):
+            raise
+        raise TradesimError(
+            f"{path}: cannot make figures from the outputs ({type(exc).__name__}: {exc}); run the"
+            " scenario again to rewrite them"
+        ) from exc
+
+
+def _plot_result_dir(path: Path) -> list[Path]:
     import json
 
     from tradesim.analysis.calibrate import load_observed
 
-    path = Path(path)
     written: list[Path] = []
     manifest = path / "manifest.json"
     info = json.loads(manifest.read_text()) if manifest.exists() else {}

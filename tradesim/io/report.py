@@ -31,8 +31,9 @@ img{max-width:100%} pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0
 
 
 def _png(fig: Any) -> str:
-    from tradesim.io.plot import _pyplot
+    from tradesim.io.plot import _pyplot, plain_text
 
+    plain_text(fig)  # names are user input: no mathtext
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     _pyplot().close(fig)

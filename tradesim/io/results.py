@@ -36,6 +36,7 @@ __all__ = [
     "in_currency",
     "manifest",
     "origin_shares",
+    "scenario_manifest",
     "write_outputs",
     "writer",
 ]
@@ -333,6 +334,20 @@ def manifest(
     """What produced a result: the resolved scenario and its hash, the seed, the versions
     of tradesim and its numerical stack, the input files with their hashes, the `--set`
     overrides applied on top of those files, and timings."""
+    return scenario_manifest(
+        result.scenario, result.seed, sources, overrides=overrides, timings=result.timings
+    )
+
+
+def scenario_manifest(
+    scenario: Scenario,
+    seed: int | None,
+    sources: Sequence[str | Path] = (),
+    *,
+    overrides: Sequence[str] = (),
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """`manifest` from a scenario and seed (for outputs that are not one run's result)."""
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(name: str) -> str | None:
@@ -341,12 +356,12 @@ def manifest(
         except PackageNotFoundError:
             return None
 
-    resolved = result.scenario.model_dump(mode="json")
+    resolved = scenario.model_dump(mode="json")
     canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()
     return {
-        "scenario_name": result.scenario.name,
+        "scenario_name": scenario.name,
         "scenario_sha256": _sha256(canonical),
-        "seed": result.seed,
+        "seed": seed,
         "versions": {
             "tradesim": installed("tradesim"),
             "python": platform.python_version(),
@@ -361,9 +376,9 @@ def manifest(
                 "start": str(shock.start),
                 "end": None if shock.end is None else str(shock.end),
             }
-            for shock in result.scenario.shocks
+            for shock in scenario.shocks
         ],
-        "timings_seconds": result.timings,
+        "timings_seconds": timings or {},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "scenario": resolved,
     }

@@ -7,7 +7,6 @@ reported where it was written.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -450,9 +449,7 @@ def _merge(
     return merged
 
 
-def _load_data(
-    path: Path, chain: tuple[Path, ...], root: Path | None = None
-) -> tuple[Any, _Marks]:
+def _load_data(path: Path, chain: tuple[Path, ...], root: Path | None = None) -> tuple[Any, _Marks]:
     """Read a scenario file, resolving `extends:` (relative to the file) recursively.
 
     With `root`, every extended file must lie in that folder tree (the folder of the file
@@ -530,7 +527,9 @@ def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
             value, _ = _parse_yaml(text, where)
         except ScenarioError as exc:
             reason = "; ".join(p.message for p in exc.problems)
-            raise ScenarioError([Problem(f"the value is not valid: {reason}", key, where)]) from None
+            raise ScenarioError(
+                [Problem(f"the value is not valid: {reason}", key, where)]
+            ) from None
     else:
         value = ""
     parts: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
