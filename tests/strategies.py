@@ -49,7 +49,7 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
                     st.one_of(
                         st.floats(0.5, 100.0),
                         st.fixed_dictionaries(
-                            {"2020": st.floats(0.5, 100.0), "2021-06": st.floats(0.5, 100.0)}
+                            {"2020-01": st.floats(0.5, 100.0), "2021-06": st.floats(0.5, 100.0)}
                         ),
                     )
                 ),

@@ -361,9 +361,11 @@ def neutralize_cells(df: Any) -> Any:
     (https://owasp.org/www-community/attacks/CSV_Injection). Numeric columns are untouched;
     region, sector, currency and route names are the text cells tradesim writes.
     """
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = df.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if is_object_dtype(out[column]) or is_string_dtype(out[column]):
             out[column] = [
                 "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
                 for v in out[column]
