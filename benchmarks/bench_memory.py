@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.factories import small_dict  # noqa: E402
-from tradesim import scenario_from_dict  # noqa: E402
-from tradesim.analysis.memory import estimate_run_bytes  # noqa: E402
-from tradesim.model.engine import run_engine  # noqa: E402
+from tests.factories import small_dict
+from tradesim import scenario_from_dict
+from tradesim.analysis.memory import estimate_run_bytes
+from tradesim.model.engine import run_engine
 
 
 def main() -> None:

@@ -249,7 +249,7 @@ def test_names_cannot_escape_the_output_folder(here, capsys, name):
     shutil.copy(here / "small.yaml", work / "small.yaml")
     os.chdir(work)
     variant(work, "evil", name=name)
-    code, out, err = cli(capsys, "run", "evil.yaml", "--force", "--quiet")
+    code, _, err = cli(capsys, "run", "evil.yaml", "--force", "--quiet")
     assert code in (0, 2), err
     assert (victim / "keep.txt").read_text() == "mine" and len(list(victim.iterdir())) == 1
     if code == 0:
@@ -562,7 +562,7 @@ def test_an_ensemble_folder_has_one_owner(tmp_path):
 
 def test_api_arguments_are_checked_at_the_entry(tmp_path):
     for bad in ("file.yaml", Path("file.yaml"), {"name": "x"}, None):
-        with pytest.raises(TypeError, match="scenario must be a tradesim.Scenario"):
+        with pytest.raises(TypeError, match=r"scenario must be a tradesim\.Scenario"):
             tradesim.simulate(bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="seed"):
         tradesim.simulate(small(), seed=True)  # type: ignore[arg-type]
