@@ -259,7 +259,8 @@ def test_new_writes_a_scenario_that_validates(tmp_path):
     path = tmp_path / "my_shock.yaml"
     text = path.read_text()
     assert text.startswith("# my_shock:") and "extends:" in text
-    assert tradesim("validate", str(path)).returncode == 0
+    assert "need --allow-outside" in proc.stdout  # its parent lies outside tmp_path
+    assert tradesim("validate", str(path), "--allow-outside").returncode == 0
     again = tradesim("new", "my_shock", *args)
     assert again.returncode == 2 and "use --force" in again.stderr
     assert tradesim("new", "my shock!", *args).returncode == 2

@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from tradesim.errors import TradesimError
-from tradesim.io.outputs import apply_umask, neutralize_cells
+from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells
 from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
 
@@ -434,7 +434,10 @@ def write_outputs(
         except ImportError:
             raise TradesimError("parquet output needs pyarrow: pip install pyarrow") from None
     out = Path(out_dir)
+    fresh = not out.exists() or not any(out.iterdir())
     out.mkdir(parents=True, exist_ok=True)
+    if fresh:  # a folder of tradesim's own: `--force` may replace it later
+        mark_output(out, "run")
     written: list[Path] = []
 
     def save(name: str, write: Callable[[Path], object]) -> None:
