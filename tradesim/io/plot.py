@@ -7,9 +7,11 @@ writes it as PNG and SVG.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -43,6 +45,24 @@ def _pyplot() -> Any:
     return plt
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _plain(function: _F) -> _F:
+    """Build a figure with mathtext off (see `plain_text`): a figure function lays out its
+    text (tight_layout) before returning, so the switch must hold while it runs."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        _pyplot()
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return function(*args, **kwargs)
+
+    return typing.cast(_F, wrapper)
+
+
 def plain_text(fig: Figure) -> Figure:
     """Show every text of `fig` as written: no mathtext.
 
@@ -73,6 +93,7 @@ def save(fig: Figure, path: str | Path) -> list[Path]:
     return out
 
 
+@_plain
 def bilateral_figure(
     annual: xr.DataArray,
     pairs: Sequence[tuple[str, str]],
@@ -120,6 +141,7 @@ def bilateral_figure(
     return fig
 
 
+@_plain
 def currency_shares_figure(data: xr.Dataset, a: str, b: str) -> Figure:
     """Settlement-currency shares of the trade between a and b (both ways), monthly, stacked."""
     plt = _pyplot()
@@ -137,6 +159,7 @@ def currency_shares_figure(data: xr.Dataset, a: str, b: str) -> Figure:
     return fig
 
 
+@_plain
 def diversion_figure(base: xr.Dataset, alt: xr.Dataset, importer: str, sector: str) -> Figure:
     """Monthly purchases of one sector by an importer, by origin, base (dashed) against the
     scenario (solid): where trade was diverted to."""
@@ -164,6 +187,7 @@ def diversion_figure(base: xr.Dataset, alt: xr.Dataset, importer: str, sector: s
     return fig
 
 
+@_plain
 def comparison_figure(metrics: xr.Dataset, pairs: Sequence[tuple[str, str]]) -> Figure:
     """Paired differences of annual bilateral trade (alternative - base) with their bands."""
     plt = _pyplot()
@@ -200,6 +224,7 @@ def comparison_figure(metrics: xr.Dataset, pairs: Sequence[tuple[str, str]]) -> 
     return fig
 
 
+@_plain
 def calibration_figure(report: Any) -> Figure:
     """Observed against fitted values, with residuals in percent."""
     plt = _pyplot()
