@@ -196,9 +196,11 @@ class _RunStore:
     def __init__(self, out: Path, scenario: Scenario):
         self.out = out
         self.dir = out / "runs"
+        fresh = not out.exists() or not any(out.iterdir()) or (out / "ensemble.json").exists()
         self.lock = FolderLock(out).acquire()
         try:
-            mark_output(out, "ensemble")
+            if fresh:  # a folder of tradesim's own (not one the caller filled with other files)
+                mark_output(out, "ensemble")
             self.dir.mkdir(parents=True, exist_ok=True)
             self.scenario_sha256 = scenario_hash(scenario)
             meta = out / "ensemble.json"
