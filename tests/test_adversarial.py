@@ -584,6 +584,12 @@ def test_api_arguments_are_checked_at_the_entry(tmp_path):
         tradesim.run_ensemble(small(), runs=2, out=tmp_path, quantiles=(0.1, 0.1))
     with pytest.raises(TypeError, match="path must be a file path"):
         load_scenario(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="scenario must be"):
+        tradesim.calibrate("baseline.yaml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="replications must be at least 1"):
+        tradesim.calibrate(small(), replications=0)
+    with pytest.raises(TypeError, match="result must be a SimulationResult"):
+        tradesim.write_outputs(small(), tmp_path / "w")  # type: ignore[arg-type]
 
 
 def test_new_writes_a_template_that_validates_for_any_parent(here, capsys):

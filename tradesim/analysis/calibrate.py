@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 from scipy.optimize import least_squares
 
+from tradesim.analysis.arguments import check_count, check_scenario
 from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario, scenario_from_dict
 
@@ -387,6 +388,13 @@ def calibrate(
     Returns the calibrated scenario and a report. Non-convergence does not raise: the best
     point found is returned and `report.converged` is False.
     """
+    scenario = check_scenario(scenario)
+    replications = check_count(replications, "replications")
+    starts = check_count(starts, "starts")
+    max_evaluations = check_count(max_evaluations, "max_evaluations")
+    workers = check_count(workers, "workers", optional=True)
+    if isinstance(holdout, (str, bytes)) or not isinstance(holdout, Sequence):
+        raise TypeError(f"holdout must be a sequence of years, got {holdout!r}")
     t0 = time.perf_counter()
     observed = list(observed if observed is not None else load_observed())
     _check_observed(observed, scenario)

@@ -425,6 +425,10 @@ def write_outputs(
     applied to them. Text cells of CSV tables are neutralised against spreadsheet formula
     injection (see `neutralize_cells`).
     """
+    if not isinstance(result, SimulationResult):
+        raise TypeError(f"result must be a SimulationResult, got {type(result).__name__}")
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",")]
     unknown = set(formats) - {"csv", "parquet", "netcdf"}
     if unknown:
         raise ValueError(f"unknown output formats {sorted(unknown)}")
