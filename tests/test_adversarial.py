@@ -111,6 +111,17 @@ def test_force_refuses_a_folder_tradesim_did_not_write(here, capsys):
     assert (here / "mine" / "thesis.tex").read_text() == "years of work"
 
 
+def test_force_keeps_files_added_to_an_output_folder(here, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli(capsys, "run", "small.yaml", "--out", "res", "--quiet")[0] == 0
+    assert cli(capsys, "plot", "res")[0] == 0  # figures written later are tradesim's too
+    assert cli(capsys, "run", "small.yaml", "--out", "res", "--force", "--quiet")[0] == 0
+    (here / "res" / "my_notes.txt").write_text("mine")
+    code, _, err = cli(capsys, "run", "small.yaml", "--out", "res", "--force")
+    assert code == 2 and "my_notes.txt" in err and "did not write" in err
+    assert (here / "res" / "my_notes.txt").read_text() == "mine"
+
+
 def test_empty_name_is_refused_and_other_outputs_survive(here, capsys):
     assert cli(capsys, "run", "small.yaml", "--quiet")[0] == 0
     before = tree(here / "out")

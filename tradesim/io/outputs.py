@@ -39,10 +39,12 @@ __all__ = [
     "OutputFolder",
     "apply_umask",
     "check_file_target",
+    "foreign_entries",
     "is_output_folder",
     "mark_output",
     "neutralize_cells",
     "output_name",
+    "record_output",
     "unique_names",
 ]
 
@@ -106,14 +108,58 @@ def is_output_folder(path: Path) -> bool:
 
 
 def mark_output(folder: Path, kind: str) -> None:
-    """Write the marker that identifies `folder` as tradesim output of `kind`."""
+    """Write the marker that identifies `folder` as tradesim output of `kind`.
+
+    The marker also lists the files tradesim wrote at the folder's top level (see
+    `record_output`), so that `--force` can tell them from files someone added later.
+    """
     from tradesim import __version__
 
-    text = json.dumps({"tradesim": __version__, "kind": kind}) + "\n"
+    text = json.dumps({"tradesim": __version__, "kind": kind, "files": []}) + "\n"
     marker = folder / MARKER
     if not marker.exists():
         marker.write_text(text)
         apply_umask(marker)
+
+
+def record_output(path: Path) -> None:
+    """Add `path`'s name to the marker of its folder, if that folder is tradesim's.
+
+    Called by `results.atomic_write` for every file written; recording never fails a write.
+    """
+    marker = path.parent / MARKER
+    try:
+        info = json.loads(marker.read_text())
+        files = info.setdefault("files", [])
+        if path.name not in files:
+            files.append(path.name)
+            marker.write_text(json.dumps(info) + "\n")
+    except (OSError, ValueError, AttributeError, TypeError):
+        return
+
+
+#: Entries of an output folder that tradesim writes without recording them in the marker.
+_ALWAYS_OURS = {MARKER, LOCK, "runs"}
+#: Leftovers of an interrupted `atomic_write`: a dot, the file name, a dot, mkstemp's suffix.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}$")
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Entries of a tradesim output folder that tradesim did not write (someone's notes, a
+    copied file): `--force` refuses to delete a folder that holds any."""
+    known = set(_ALWAYS_OURS)
+    try:
+        known.update(json.loads((folder / MARKER).read_text()).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        outputs = json.loads((folder / "manifest.json").read_text()).get("outputs", [])
+        known.update(str(name).rstrip("/") for name in outputs)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return sorted(
+        p.name for p in folder.iterdir() if p.name not in known and not _TEMPORARY.match(p.name)
+    )
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -270,6 +316,13 @@ class OutputFolder:
                 f" {MARKER} marker); tradesim replaces only folders it wrote, even with"
                 " --force. Choose another folder"
             )
+        if occupied and self.force:
+            foreign = foreign_entries(target)
+            if foreign:
+                raise TradesimError(
+                    f"{target} holds files tradesim did not write ({', '.join(foreign[:5])});"
+                    " --force will not delete them. Move them away or choose another folder"
+                )
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.resume_key is not None:
             if not occupied:

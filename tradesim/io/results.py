@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from tradesim.errors import TradesimError
-from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells
+from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells, record_output
 from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
 
@@ -316,6 +316,7 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         write(Path(tmp))
         apply_umask(tmp)  # mkstemp made it 0600
         os.replace(tmp, path)
+        record_output(path)  # listed in the folder's marker: --force may replace it
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
