@@ -63,6 +63,10 @@ _DESCRIPTIONS = {
         "CES index of delivered prices faced by buyers, 1 in the base; NaN (undefined) when "
         "every supplier of the sector is closed to the destination",
     ),
+    "outlay_usd": (
+        "USD",
+        "what buyers pay: customs value plus tariff and secondary-sanction cost",
+    ),
     "per_usd": ("currency per USD", "exchange rate"),
     "demand_index": ("1", "real demand index (baseline path), 1 at month 0"),
     "world_price_index": ("1", "world price index (baseline path), 1 at month 0"),
@@ -121,6 +125,7 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
         ("month", "destination", "sector"),
         raw.buyer_price_index[keep],
     )
+    variables["outlay_usd"] = (full[:4], raw.outlay[keep])
     variables["per_usd"] = (("month", "currency"), raw.per_usd[keep])
     variables["demand_index"] = (("month", "region"), raw.demand[keep])
     variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
@@ -210,12 +215,9 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
       (for a tariff cut on a partner: imports diverted *from* the others, with sign flipped);
     - `currency_share` (scenario, year, currency): settlement shares on the agent economies'
       routes, both ways, in base and alternative;
-    - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes;
-    - `welfare_usd` (year, destination): the consumer price effect — minus buyers' base
-      outlay on each origin times the log change of its delivered price (supplier price
-      index times tariff, trade-cost and secondary-sanction wedge), the first-order,
-      base-weighted measure that also counts buyers still locked into a taxed supplier —
-      plus the change in tariff revenue collected by the destination.
+    - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes.
+
+    Welfare by region is `tradesim.analysis.welfare.welfare` (`paired_metrics` gives both).
     """
     foreign = base["origin"] != base["destination"]
     d_ship = (alt["shipped_usd"] - base["shipped_usd"]).sum("currency")
@@ -242,13 +244,6 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
         "tariff_revenue_usd", base
     )
     d_frozen = by_destination("frozen_usd", alt) - by_destination("frozen_usd", base)
-    # Consumer effect, first order and base-weighted: buyers' outlay on each origin in the
-    # base times the log change of its delivered price (supplier price x wedge).
-    outlay = base["shipped_usd"].sum("currency") * base["price_wedge"]
-    delivered = [d["price_index"] * d["price_wedge"] for d in (base, alt)]
-    change = xr.apply_ufunc(np.log, delivered[1] / delivered[0])
-    consumer = -(outlay * change).sum(["origin", "sector"]).groupby("month.year").sum()
-    welfare = consumer + d_revenue
     return xr.Dataset(
         {
             "bilateral_usd": bilateral,
@@ -258,7 +253,6 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
             "currency_share": share,
             "tariff_revenue_usd": d_revenue,
             "frozen_usd": d_frozen,
-            "welfare_usd": welfare,
         }
     )
 

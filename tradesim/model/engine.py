@@ -60,6 +60,7 @@ class RawRun:
     exports: F64  # (T, O, S) sales abroad, summed over each origin's suppliers (exporter side)
     price_index: F64  # (T, O, S) suppliers' USD price index
     buyer_price_index: F64  # (T, D, S) CES index of delivered prices, 1 in the base year
+    outlay: F64  # (T, O, D, S) buyers' outlay: customs value x (1 + tariff) x (1 + secondary)
     per_usd: F64  # (T, C)
     demand: F64  # (T, R)
     world_price: F64  # (T, S)
@@ -112,6 +113,8 @@ class _Run:
         led.exports[row] = out.exports
         led.price_index[row] = out.price_index
         led.buyer_price_index[row] = out.buyer_price_index
+        paid = (1.0 + policy.tariff) * (1.0 + policy.secondary_cost.T[:, :, None])  # (D, O, S)
+        led.outlay[row] = out.flows.sum(axis=3) * paid.transpose(1, 0, 2)
         led.per_usd[row] = w.per_usd[row] * policy.per_usd
         led.flows["shipped"][row] = out.flows
         return out.flows
@@ -226,6 +229,7 @@ def run_engine(
         exports=led.exports,
         price_index=led.price_index,
         buyer_price_index=led.buyer_price_index,
+        outlay=led.outlay,
         per_usd=led.per_usd,
         demand=world.demand,
         world_price=world.world_price,

@@ -76,6 +76,7 @@ class Ledger:
     exports: F64  # (T, O, S)
     price_index: F64  # (T, O, S)
     buyer_price_index: F64  # (T, D, S)
+    outlay: F64  # (T, O, D, S) what buyers pay: customs value, tariff, secondary cost
     per_usd: F64  # (T, C)
     frozen_total: F64  # (O, D, S, C) frozen so far
     in_transit: dict[int, F64] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class Ledger:
             exports=np.zeros((T, R, S)),
             price_index=np.zeros((T, R, S)),
             buyer_price_index=np.zeros((T, R, S)),
+            outlay=np.zeros((T, R, R, S)),
             per_usd=np.zeros((T, C)),
             frozen_total=np.zeros((R, R, S, C)),
         )
