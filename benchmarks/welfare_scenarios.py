@@ -25,8 +25,17 @@ SCENARIOS = [
 
 def main(names: list[str]) -> None:
     root = Path(__file__).resolve().parent.parent / "scenarios"
-    cols = [*WELFARE_COMPONENTS, "welfare_usd", "consumer_index_usd", "terms_of_trade_usd", "smart_welfare_usd"]
-    print(f"{'scenario':<34}{'region':<7}" + "".join(f"{c.removesuffix('_usd')[:13]:>14}" for c in cols))
+    cols = [
+        *WELFARE_COMPONENTS,
+        "welfare_usd",
+        "consumer_index_usd",
+        "terms_of_trade_usd",
+        "smart_welfare_usd",
+    ]
+    print(
+        f"{'scenario':<34}{'region':<7}"
+        + "".join(f"{c.removesuffix('_usd')[:13]:>14}" for c in cols)
+    )
     for name in names:
         t0 = time.perf_counter()
         path = root / f"{name}.yaml"

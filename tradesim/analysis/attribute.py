@@ -17,7 +17,6 @@ quantiles of the per-run contributions.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -189,7 +188,9 @@ def _with_groups(
 ) -> Scenario:
     members = sorted(k for g, ks in enumerate(groups) if mask >> g & 1 for k in ks)
     shocks = [*base.shocks, *(own[k] for k in members)]
-    return base.model_copy(update={"shocks": shocks, "name": f"{name}_{_subset_key(mask, len(groups))}"})
+    return base.model_copy(
+        update={"shocks": shocks, "name": f"{name}_{_subset_key(mask, len(groups))}"}
+    )
 
 
 def _shapley_exact(values: Mapping[int, np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:

@@ -120,8 +120,7 @@ def _execute(
             with Client(scheduler or cluster, set_as_default=False) as client:
                 client.run(_prepare_worker)
                 futures = [
-                    client.submit(_task, i, chunk, base, outputs, pure=False)
-                    for i, chunk in tasks
+                    client.submit(_task, i, chunk, base, outputs, pure=False) for i, chunk in tasks
                 ]
                 for future in dask_completed(futures, loop=client.loop):
                     yield future.result()
@@ -133,6 +132,10 @@ def _execute(
                 cluster.close()
     else:
         raise ValueError(f"unknown executor {executor!r}; choose from dask, processes, serial")
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    return lambda p: p.write_text(text)
 
 
 def run_points(
@@ -216,11 +219,9 @@ def run_points(
             path(p.key, i).parent.mkdir(parents=True, exist_ok=True)
     for run_index, batch in _execute(tasks, base, outputs, executor, workers, scheduler):
         for key, values in batch:
-            text = json.dumps(values) + "\n"
-            atomic_write(path(key, run_index), lambda p, t=text: p.write_text(t))
+            atomic_write(path(key, run_index), _text_writer(json.dumps(values) + "\n"))
             results[key][run_index] = values
             finished += 1
             if progress:
                 progress(finished, total)
     return {k: [v for v in per if v is not None] for k, per in results.items()}
-

@@ -41,7 +41,6 @@ from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
     atomic_write,
-    comparison_metrics,
     csv_writer,
     manifest,
     to_dataset,
@@ -601,10 +600,12 @@ class Comparison:
         )
 
     def metrics(self) -> xr.Dataset:
-        """`comparison_metrics` of each run pair, with mean, median and quantiles over pairs."""
-        agents = list(self.base.scenario.economies)
+        """`paired_metrics` (trade, shares, welfare) of each run pair over the months both
+        share, with mean, median and quantiles over pairs."""
+        from tradesim.analysis.welfare import paired_metrics
+
         per_run = [
-            comparison_metrics(self.base.run(i), self.alternative.run(i), agents)
+            paired_metrics(self.base.run(i), self.alternative.run(i), self.alternative.scenario)
             for i in range(self.base.runs)
         ]
         stacked = xr.concat(per_run, dim="run")

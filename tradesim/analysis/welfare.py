@@ -116,7 +116,8 @@ def _log_mean(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
 def _log_ratio(new: xr.DataArray, old: xr.DataArray) -> xr.DataArray:
     """ln(new / old) where both are positive and finite, else 0."""
     ok = np.isfinite(new) & np.isfinite(old) & (new > 0) & (old > 0)
-    return np.log(new.where(ok, 1.0) / old.where(ok, 1.0))
+    ratio: xr.DataArray = new.where(ok, 1.0) / old.where(ok, 1.0)
+    return xr.apply_ufunc(np.log, ratio)
 
 
 def _aligned(base: xr.Dataset, alt: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
@@ -252,9 +253,7 @@ def settlement_costs(data: xr.Dataset, scenario: Scenario) -> xr.DataArray:
     paid_by_exporter = (value * hedge * foreign_cur.rename(region="origin")).sum(
         ["destination", "currency"]
     )
-    return paid_by_importer.rename(destination="region") + paid_by_exporter.rename(
-        origin="region"
-    )
+    return paid_by_importer.rename(destination="region") + paid_by_exporter.rename(origin="region")
 
 
 def welfare(
@@ -311,9 +310,7 @@ def welfare(
     # imports, at border (supplier) prices, in the producer side's form.
     foreign = b["origin"] != b["destination"]
     cells = producer_surplus(b, a).where(foreign, 0.0).sum("sector")
-    tot = cells.sum("destination").rename(origin="region") - cells.sum("origin").rename(
-        as_region
-    )
+    tot = cells.sum("destination").rename(origin="region") - cells.sum("origin").rename(as_region)
 
     # SMART-style decomposition over foreign origins (customs values, delivered prices).
     m0 = b["shipped_usd"].sum("currency").where(foreign, 0.0)

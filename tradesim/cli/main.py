@@ -176,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("alternatives", type=Path, nargs="+", metavar="ALT")
     _run_options(compare)
     compare.add_argument("--out", type=Path, default=Path("out/compare"), help="output folder")
+    compare.add_argument(
+        "--extend-base",
+        action="store_true",
+        help="run a base that ends earlier to the alternative's end (paths held flat)",
+    )
 
     cal = sub.add_parser(
         "calibrate", help="fit parameters to observed trade (simulated method of moments)"
@@ -216,6 +221,10 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     sub.add_parser("shocks", help="list the shock types with their fields, units and defaults")
+
+    from tradesim.cli.analysis_commands import add_commands
+
+    add_commands(sub, _scenario_options, _positive, _quantiles)
 
     new = sub.add_parser("new", help="write a commented scenario that extends the baseline")
     new.add_argument("name", help="scenario name (letters, digits, _ and -)")
@@ -398,20 +407,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     from tradesim.analysis.ensemble import check_comparable, compare, scenario_hash
     from tradesim.analysis.simulate import simulate
+    from tradesim.analysis.welfare import paired_metrics
+    from tradesim.cli.analysis_commands import align_horizons
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
-    from tradesim.io.results import comparison_metrics
 
-    base = _load(args.base, args)
+    first_base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
     folders = unique_names(alt.name for alt in alternatives)
     inputs = [f for p in (args.base, *args.alternatives) for f in _inputs(p)]
     for alt in alternatives:
-        check_comparable(base, alt)
+        check_comparable(first_base, alt)
         _check_memory(alt, args)
-    _check_memory(base, args)
+    _check_memory(first_base, args)
     _quiet_dask(args)
     for k, (alt, folder) in enumerate(zip(alternatives, folders, strict=True)):
-        alt = alt.model_copy(update={"seed": base.seed})
+        alt = alt.model_copy(update={"seed": first_base.seed})
+        base, note = align_horizons(first_base, alt, extend_base=args.extend_base)
         out = args.out / folder
         key = None
         if args.runs > 1:
@@ -423,7 +434,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         with writing_to(out), target as work:
             if args.runs == 1:
                 b, a = simulate(base), simulate(alt)
-                metrics = comparison_metrics(b.data, a.data, list(base.economies))
+                metrics = paired_metrics(b.data, a.data, alt)
                 metrics = metrics.expand_dims(statistic=["mean"])
             else:
                 _claim_comparison(work, key)
@@ -441,6 +452,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 metrics = comparison.metrics()
             if k:
                 print()
+            if note:
+                print(note + "\n")
             print(_format_comparison(base, alt, metrics, args.runs))
             _write_comparison(metrics, work)
             _write_comparison_manifest(work, base, alt, args, inputs)
@@ -823,7 +836,6 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
     for name, title in (
         ("tariff_revenue_usd", "Tariff revenue"),
         ("frozen_usd", "Frozen payments"),
-        ("welfare_usd", "Welfare (consumer price effect + tariff revenue)"),
     ):
         total = m[name].sum("year")
         cells = [
@@ -834,6 +846,9 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
         lines.append(
             f"{title}, change over the horizon, USD billion: " + (", ".join(cells) or "none")
         )
+    from tradesim.cli.analysis_commands import format_welfare
+
+    lines += ["", *format_welfare(m, bands, lo, hi)]
     return "\n".join(lines)
 
 
@@ -865,12 +880,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _analysis_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from tradesim.cli.analysis_commands import COMMANDS as ANALYSIS
+
+    return ANALYSIS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `tradesim` console script."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return COMMANDS[args.command](args)
+        return {**COMMANDS, **_analysis_commands()}[args.command](args)
     except TradesimError as exc:
         if args.debug:
             raise

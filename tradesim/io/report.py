@@ -16,7 +16,8 @@ from typing import Any
 
 import xarray as xr
 
-from tradesim.io.results import SimulationResult, comparison_metrics, manifest
+from tradesim.analysis.welfare import WELFARE_COMPONENTS, paired_metrics
+from tradesim.io.results import SimulationResult, manifest
 from tradesim.scenario import Scenario
 
 __all__ = ["html_report"]
@@ -96,7 +97,7 @@ def html_report(
     for alt in alternatives:
         alt = alt.model_copy(update={"seed": base.seed})
         result = simulate(alt)
-        metrics = comparison_metrics(base_result.data, result.data, agents)
+        metrics = paired_metrics(base_result.data, result.data, alt)
         manifests[alt.name] = manifest(result, sources.get(alt.name, ()))
         parts += [
             f"<h2>{html.escape(alt.name)} against {html.escape(base.name)}</h2>",
@@ -117,13 +118,11 @@ def html_report(
                 f"{importer} {sector} imports by origin, change, USD billion",
             )
         )
-        totals = xr.Dataset(
-            {
-                name: metrics[name].sum("year") / 1e9
-                for name in ("tariff_revenue_usd", "frozen_usd", "welfare_usd")
-            }
-        ).to_dataframe()
-        parts.append(_table(totals, "Changes over the horizon by destination, USD billion"))
+        names = [f"welfare_{c}" for c in WELFARE_COMPONENTS] + ["welfare_usd"]
+        totals = xr.Dataset({name: metrics[name].sum("year") / 1e9 for name in names})
+        parts.append(
+            _table(totals.to_dataframe(), "Welfare over the horizon by region, USD billion")
+        )
         if len(agents) >= 2:
             parts.append(_png(currency_shares_figure(result.data, agents[0], agents[1])))
     parts.append("<h2>Manifests</h2>")

@@ -1,0 +1,401 @@
+"""Command-line analyses: attribute (Shapley over shocks), sweep (grids over parameters and
+shock sizes), sensitivity (Sobol and Morris), and the helpers `compare` uses for welfare
+tables and horizons that differ.
+
+Registered from tradesim/cli/main.py by `add_commands`; every command turns user mistakes
+into a TradesimError (one line, exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tradesim.errors import TradesimError
+
+__all__ = ["COMMANDS", "add_commands", "align_horizons", "format_welfare"]
+
+
+# ----------------------------------------------------------------------------- compare helpers
+
+
+def _month(d: dt.date) -> str:
+    return f"{d:%Y-%m}"
+
+
+def align_horizons(base: Any, alt: Any, *, extend_base: bool) -> tuple[Any, str | None]:
+    """The base to pair with `alt`, and a note for the reader when horizons differ.
+
+    Without `extend_base`, the comparison covers the months both scenarios share (and says
+    so). With it, a base that ends before the alternative is run to the alternative's end,
+    its exogenous paths flat beyond their last point (as the model always does).
+    """
+    if (base.start, base.end) == (alt.start, alt.end):
+        return base, None
+    if extend_base and alt.end > base.end:
+        from tradesim.scenario import Scenario
+
+        data = base.model_dump()
+        data["end"] = alt.end
+        extended = Scenario.model_validate(data)
+        note = (
+            f"note: the base {base.name!r} ends {_month(base.end)}; extended to "
+            f"{_month(alt.end)} with its exogenous paths flat beyond their last point "
+            "(--extend-base)"
+        )
+        base = extended
+        if base.start == alt.start:
+            return base, note
+    else:
+        note = None
+    start, end = max(base.start, alt.start), min(base.end, alt.end)
+    if start > end:
+        raise TradesimError(
+            f"{base.name!r} ({_month(base.start)} to {_month(base.end)}) and {alt.name!r} "
+            f"({_month(alt.start)} to {_month(alt.end)}) share no month to compare"
+        )
+    common = (
+        f"note: {base.name!r} runs {_month(base.start)} to {_month(base.end)} and "
+        f"{alt.name!r} {_month(alt.start)} to {_month(alt.end)}; compared over the common "
+        f"horizon {_month(start)} to {_month(end)}"
+    )
+    if alt.end > base.end and not extend_base:
+        common += " (--extend-base runs the base to the alternative's end)"
+    return base, "\n".join(n for n in (note, common) if n)
+
+
+def format_welfare(metrics: Any, bands: bool, lo: str, hi: str) -> list[str]:
+    """Welfare over the horizon by region and for the world, USD billion: the components,
+    the total, and the SMART partial-equilibrium measure beside it."""
+    from tradesim.analysis.welfare import WELFARE_COMPONENTS
+
+    cols = [
+        *(f"welfare_{c}" for c in WELFARE_COMPONENTS),
+        "welfare_usd",
+        "smart_welfare_usd",
+    ]
+    heads = ["consumer", "producer", "tariff rev.", "frozen", "settlement", "total", "SMART"]
+    total = metrics[cols].sum("year") / 1e9
+    width = 12
+    lines = [
+        "Welfare over the horizon, USD billion (exact CES consumer surplus, producer price "
+        "effects, tariff revenue, frozen payments, settlement costs; docs/model.md section 11)",
+        f"  {'':<8}" + "".join(f"{h:>{width}}" for h in heads),
+    ]
+    regions = [str(r) for r in total["region"].values]
+    for region in [*regions, "world"]:
+        row = total.sum("region") if region == "world" else total.sel(region=region)
+        mean = row.sel(statistic="mean")
+        cells = "".join(f"{float(mean[c]):>+{width}.3f}" for c in cols)
+        lines.append(f"  {region:<8}" + cells)
+        if bands:
+            band = row["welfare_usd"]
+            lines[-1] += f"   total [{float(band.sel(statistic=lo)):+.3f}, "
+            lines[-1] += f"{float(band.sel(statistic=hi)):+.3f}]"
+    return lines
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+
+
+def _group(text: str) -> tuple[str, list[int]]:
+    label, sep, members = text.partition("=")
+    try:
+        indices = [int(v) for v in members.split(",") if v.strip()]
+    except ValueError:
+        indices = []
+    if not sep or not label.strip() or not indices:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=I,J,... (positions among the scenario's own shocks): {text!r}"
+        )
+    return label.strip(), indices
+
+
+def _values(text: str) -> tuple[str, list[str]]:
+    """PATH=V1,V2,... or PATH=LO:HI:N (N evenly spaced values) for sweeps."""
+    path, sep, rest = text.partition("=")
+    if not sep or not path.strip() or not rest.strip():
+        raise argparse.ArgumentTypeError(f"expected PATH=V1,V2,... or PATH=LO:HI:N: {text!r}")
+    if rest.count(":") == 2 and "," not in rest:
+        try:
+            lo, hi, n = rest.split(":")
+            count = int(n)
+            a, b = float(lo), float(hi)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected PATH=LO:HI:N with numbers: {text!r}"
+            ) from None
+        if count < 1:
+            raise argparse.ArgumentTypeError(f"N must be at least 1: {text!r}")
+        step = (b - a) / (count - 1) if count > 1 else 0.0
+        return path.strip(), [repr(a + k * step) for k in range(count)]
+    return path.strip(), [v.strip() for v in rest.split(",") if v.strip()]
+
+
+def _range(text: str) -> tuple[str, float, float]:
+    path, sep, rest = text.partition("=")
+    try:
+        lo, hi = (float(v) for v in rest.split(":"))
+    except ValueError:
+        lo = hi = float("nan")
+    if not sep or not path.strip() or not lo < hi:
+        raise argparse.ArgumentTypeError(f"expected PATH=LOW:HIGH with LOW < HIGH: {text!r}")
+    return path.strip(), lo, hi
+
+
+def _outputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--output",
+        dest="outputs",
+        action="append",
+        default=[],
+        metavar="KIND:TARGET",
+        help="an output: trade:CN-RU, share:CNY, welfare:RU, welfare:world, consumer:US, "
+        "tariff_revenue:US, frozen:RU (repeatable; default: trade both ways between the agent "
+        "economies, and welfare or currency shares)",
+    )
+
+
+def _executor(p: argparse.ArgumentParser, positive: Callable[[str], int]) -> None:
+    p.add_argument("--runs", type=positive, default=1, help="runs per point (default 1)")
+    p.add_argument(
+        "--executor",
+        choices=["serial", "processes", "dask"],
+        default="processes",
+        help="where runs execute (default: local processes)",
+    )
+    p.add_argument("--workers", type=positive, default=None, help="processes or Dask workers")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def add_commands(
+    sub: Any,
+    scenario_options: Callable[[argparse.ArgumentParser], None],
+    positive: Callable[[str], int],
+    quantiles: Callable[[str], tuple[float, ...]],
+) -> None:
+    """Add attribute, sweep and sensitivity to the `tradesim` sub-command parsers."""
+    att = sub.add_parser(
+        "attribute", help="split a scenario's effect over its shocks (Shapley values)"
+    )
+    att.add_argument("scenario", type=Path, metavar="SCENARIO")
+    scenario_options(att)
+    att.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="base scenario file (default: the scenario without its own shocks)",
+    )
+    att.add_argument(
+        "--group",
+        dest="groups",
+        type=_group,
+        action="append",
+        default=[],
+        metavar="NAME=I,J",
+        help="a named group of the scenario's own shocks, by position from 0 (repeatable)",
+    )
+    att.add_argument(
+        "--by",
+        choices=["name", "type", "shock"],
+        default="name",
+        help="without --group: one group per shock name (default), type, or shock",
+    )
+    att.add_argument(
+        "--permutations", type=positive, default=64, help="sampled orders beyond 8 groups"
+    )
+    att.add_argument(
+        "--quantiles",
+        type=quantiles,
+        default=(0.05, 0.95),
+        help="band quantiles over runs (default 0.05,0.95)",
+    )
+    att.add_argument("--out", type=Path, default=None, help="folder (default out/attribute/NAME)")
+    _outputs(att)
+    _executor(att, positive)
+
+    sweep = sub.add_parser(
+        "sweep", help="run a grid (or list) of parameter and shock-size values: a tidy table"
+    )
+    sweep.add_argument("scenario", type=Path, metavar="SCENARIO")
+    scenario_options(sweep)
+    sweep.add_argument(
+        "--vary",
+        dest="vary",
+        type=_values,
+        action="append",
+        default=[],
+        metavar="PATH=V1,V2|LO:HI:N",
+        help="values of a field in --set syntax, e.g. parameters.markup=1.1,1.25,1.4 or "
+        "shocks.0.rate=0:0.3:4 (repeatable)",
+    )
+    sweep.add_argument(
+        "--mode",
+        choices=["grid", "list"],
+        default="grid",
+        help="grid: every combination; list: the i-th values together (same lengths)",
+    )
+    sweep.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="pair every point with this base (then outputs are changes; welfare allowed)",
+    )
+    sweep.add_argument("--out", type=Path, default=None, help="folder (default out/sweep/NAME)")
+    _outputs(sweep)
+    _executor(sweep, positive)
+
+    sens = sub.add_parser(
+        "sensitivity", help="global sensitivity: Sobol or Morris indices of outputs (SALib)"
+    )
+    sens.add_argument("scenario", type=Path, metavar="SCENARIO")
+    scenario_options(sens)
+    sens.add_argument(
+        "--range",
+        dest="ranges",
+        type=_range,
+        action="append",
+        default=[],
+        metavar="PATH=LOW:HIGH",
+        help="a field and its range, e.g. parameters.renewal_months=6:18 (repeatable)",
+    )
+    sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    sens.add_argument(
+        "--samples",
+        type=positive,
+        default=64,
+        help="Sobol base samples N (N(2D+2) runs; a power of 2) or Morris trajectories",
+    )
+    sens.add_argument("--seed", type=int, default=0, help="seed of the sample design")
+    sens.add_argument(
+        "--out", type=Path, default=None, help="folder (default out/sensitivity/NAME)"
+    )
+    _outputs(sens)
+    _executor(sens, positive)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _progress(label: str, quiet: bool) -> Any:
+    from tradesim.cli.main import _Progress
+
+    return _Progress(label, quiet)
+
+
+def _load(path: Path, overrides: Sequence[str]) -> Any:
+    from tradesim.scenario import load_scenario
+
+    return load_scenario(path, overrides=overrides)
+
+
+def _cmd_attribute(args: argparse.Namespace) -> int:
+    from tradesim.analysis.attribute import attribute, base_scenario, shock_groups
+
+    scenario = _load(args.scenario, args.overrides)
+    if args.base is None:
+        base = base_scenario(args.scenario, scenario)
+    else:
+        base = _load(args.base, args.overrides)
+        if base.end < scenario.end or base.start != scenario.start:
+            base = base.model_validate(
+                {**base.model_dump(), "start": scenario.start, "end": scenario.end}
+            )
+    own = scenario.shocks[len(base.shocks) :]
+    groups = shock_groups(own, by=args.by, groups=dict(args.groups) or None)
+    out = args.out or Path("out") / "attribute" / scenario.name
+    result = attribute(
+        scenario,
+        base,
+        groups=groups,
+        outputs=args.outputs or None,
+        runs=args.runs,
+        out=out,
+        permutations=args.permutations,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        quantiles=args.quantiles,
+        progress=_progress(f"attribute {scenario.name}", args.quiet),
+    )
+    print(result.to_text())
+    table = result.table()
+    from tradesim.io.results import atomic_write, writer
+
+    atomic_write(out / "attribution.csv", writer(table, "to_csv", index=False, float_format="%.6g"))
+    print(f"\nWrote attribution.csv to {out}/ ({result.timings['wall_seconds']:.1f} s)")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tradesim.analysis.sweep import sweep
+
+    scenario = _load(args.scenario, args.overrides)
+    base = _load(args.base, args.overrides) if args.base else None
+    if not args.vary:
+        raise TradesimError("nothing to sweep: give at least one --vary PATH=VALUES")
+    out = args.out or Path("out") / "sweep" / scenario.name
+    table = sweep(
+        args.scenario,
+        dict(args.vary),
+        overrides=args.overrides,
+        mode=args.mode,
+        base=base,
+        outputs=args.outputs or None,
+        runs=args.runs,
+        out=out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=_progress(f"sweep {scenario.name}", args.quiet),
+    )
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(
+            table.groupby([*(c for c in table.columns if c in dict(args.vary))])
+            .mean(numeric_only=True)
+            .drop(columns=["run"], errors="ignore")
+            .to_string(float_format=lambda v: f"{v:.6g}")
+        )
+    print(f"\nWrote sweep.csv ({len(table)} rows, one per point and run) to {out}/")
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from tradesim.analysis.sensitivity import sensitivity
+
+    scenario = _load(args.scenario, args.overrides)
+    if not args.ranges:
+        raise TradesimError("no ranges: give at least one --range PATH=LOW:HIGH")
+    out = args.out or Path("out") / "sensitivity" / scenario.name
+    result = sensitivity(
+        args.scenario,
+        {p: (lo, hi) for p, lo, hi in args.ranges},
+        overrides=args.overrides,
+        method=args.method,
+        samples=args.samples,
+        seed=args.seed,
+        outputs=args.outputs or None,
+        runs=args.runs,
+        out=out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=_progress(f"sensitivity {scenario.name}", args.quiet),
+    )
+    print(result.to_text())
+    written = result.write(out)
+    print(f"\nWrote {', '.join(p.name for p in written)} to {out}/")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "attribute": _cmd_attribute,
+    "sweep": _cmd_sweep,
+    "sensitivity": _cmd_sensitivity,
+}
