@@ -37,10 +37,12 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Point:
-    """A scenario variant to run: `key` names its folder (letters, digits, _ and -)."""
+    """A scenario variant to run: `key` names its folder (letters, digits, _ and -).
+    `base`, when given, is what this point is paired with (else the batch's base)."""
 
     key: str
     scenario: Scenario
+    base: Scenario | None = None
 
 
 def _hash(obj: Any) -> str:
@@ -61,11 +63,16 @@ def _task(
     from tradesim.io.results import to_dataset
     from tradesim.model.engine import run_engine
 
-    base_data = None
-    if base is not None:
-        base_data = to_dataset(run_engine(base, run_seed(base, index)))
+    bases: dict[str, Any] = {}  # base runs of this index, by scenario hash
     results = []
     for point in points:
+        pair = point.base or base
+        base_data = None
+        if pair is not None:
+            digest = _hash(_scenario_json(pair))
+            if digest not in bases:
+                bases[digest] = to_dataset(run_engine(pair, run_seed(pair, index)))
+            base_data = bases[digest]
         data = to_dataset(run_engine(point.scenario, run_seed(point.scenario, index)))
         results.append((point.key, evaluate_outputs(outputs, data, point.scenario, base_data)))
     return index, results
@@ -166,7 +173,10 @@ def run_points(
     (out / "points").mkdir(parents=True, exist_ok=True)
     digest = _hash(
         {
-            "points": {p.key: _scenario_json(p.scenario) for p in points},
+            "points": {
+                p.key: [_scenario_json(p.scenario), p.base and _scenario_json(p.base)]
+                for p in points
+            },
             "base": None if base is None else _scenario_json(base),
             "outputs": [o.name for o in outputs],
             "spec": spec,

@@ -59,7 +59,7 @@ def sweep(
     *,
     overrides: Sequence[str] = (),
     mode: Literal["grid", "list"] = "grid",
-    base: Scenario | None = None,
+    base: str | Path | None = None,
     outputs: Sequence[str] | None = None,
     runs: int = 1,
     out: str | Path,
@@ -75,8 +75,9 @@ def sweep(
     values
         Field path (as in `--set`) -> values, each read as YAML like `--set` does.
     base
-        When given, every point is paired with run i of this base and outputs are changes
-        (welfare outputs allowed); otherwise outputs are levels.
+        A base scenario file: every point is paired with run i of the base under the same
+        overrides except those of shocks (so a parameter moves in both), over the point's
+        horizon; outputs are then changes (welfare outputs allowed). Otherwise levels.
     out
         Folder: per-point results (resumable) and ``sweep.csv`` (and ``sweep.parquet`` when
         pyarrow is installed).
@@ -91,15 +92,25 @@ def sweep(
         if outputs
         else default_outputs(first, paired=paired)
     )
+    bases: list[Scenario | None] = [None] * len(design)
     if base is not None:
-        base = base.model_copy(update={"seed": first.seed})
-    points = [Point(f"p{k:05d}", s) for k, s in enumerate(scenarios)]
+        for k, (settings, scenario) in enumerate(zip(design, scenarios, strict=True)):
+            kept = {p: v for p, v in settings.items() if not p.startswith("shocks.")}
+            b = _variant(Path(base), overrides, kept)
+            bases[k] = b.model_validate(
+                {
+                    **b.model_dump(),
+                    "start": scenario.start,
+                    "end": scenario.end,
+                    "seed": scenario.seed,
+                }
+            )
+    points = [Point(f"p{k:05d}", s, bases[k]) for k, s in enumerate(scenarios)]
     results = run_points(
         points,
         runs=runs,
         outputs=parsed,
         out=out,
-        base=base,
         spec={"kind": "sweep", "values": {k: [str(v) for v in vs] for k, vs in values.items()}},
         executor=executor,
         workers=workers,

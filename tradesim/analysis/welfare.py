@@ -31,7 +31,6 @@ fall in the world price of what r exports is a loss on its net exports for the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,27 +96,44 @@ _DESCRIPTIONS = {
 }
 
 
-def _log_mean(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
-    """Logarithmic mean (a - b) / (ln a - ln b), with L(a, a) = a and L(a, 0) = 0."""
-
-    def kernel(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
-        out = np.zeros(x.shape)
-        pos = (x > 0) & (y > 0)
-        near = pos & np.isclose(x, y, rtol=1e-9, atol=0.0)
-        far = pos & ~near
-        out[near] = 0.5 * (x[near] + y[near])
-        out[far] = (x[far] - y[far]) / (np.log(x[far]) - np.log(y[far]))
-        return out
-
-    return xr.apply_ufunc(kernel, a, b)
+F = np.ndarray[Any, Any]
 
 
-def _log_ratio(new: xr.DataArray, old: xr.DataArray) -> xr.DataArray:
+def _log_mean(x: F, y: F) -> F:
+    """Logarithmic mean (x - y) / (ln x - ln y), with L(x, x) = x and L(x, 0) = 0."""
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    out = np.zeros(x.shape)
+    pos = (x > 0) & (y > 0)
+    near = pos & np.isclose(x, y, rtol=1e-9, atol=0.0)
+    far = pos & ~near
+    out[near] = 0.5 * (x[near] + y[near])
+    out[far] = (x[far] - y[far]) / (np.log(x[far]) - np.log(y[far]))
+    return out
+
+
+def _log_ratio(new: F, old: F) -> F:
     """ln(new / old) where both are positive and finite, else 0."""
     ok = np.isfinite(new) & np.isfinite(old) & (new > 0) & (old > 0)
-    ratio: xr.DataArray = new.where(ok, 1.0) / old.where(ok, 1.0)
-    return xr.apply_ufunc(np.log, ratio)
+    return np.log(np.where(ok, new, 1.0) / np.where(ok, old, 1.0))
+
+
+class _Run:
+    """The arrays of one run that welfare reads, in a fixed dimension order."""
+
+    def __init__(self, data: xr.Dataset):
+        def arr(name: str, *dims: str) -> F:
+            return np.asarray(data[name].transpose(*dims).values, dtype=float)
+
+        full = ("month", "origin", "destination", "sector")
+        shipped = arr("shipped_usd", *full, "currency")
+        self.value = shipped.sum(axis=4)  # (M, O, D, S) customs value
+        self.by_currency = shipped.sum(axis=3)  # (M, O, D, C)
+        self.outlay = arr("outlay_usd", *full)
+        self.wedge = arr("price_wedge", *full)
+        self.revenue = arr("tariff_revenue_usd", *full)
+        self.frozen = arr("frozen_usd", *full, "currency").sum(axis=(2, 3, 4))  # (M, O)
+        self.price = arr("price_index", "month", "origin", "sector")  # (M, O, S)
+        self.index = arr("buyer_price_index", "month", "destination", "sector")  # (M, D, S)
 
 
 def _aligned(base: xr.Dataset, alt: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
@@ -128,14 +144,13 @@ def _aligned(base: xr.Dataset, alt: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]
             "tradesim lack them: run them again)"
         )
     b, a = xr.align(base[list(_NEEDED)], alt[list(_NEEDED)], join="inner")
-    b, a = b.drop_vars("region", errors="ignore"), a.drop_vars("region", errors="ignore")
     if b.sizes["month"] == 0:
         raise SimulationError("the two runs share no month: welfare cannot be compared")
     return b, a
 
 
-def realized_price_index(data: xr.Dataset, scenario: Scenario) -> xr.DataArray:
-    """(month, destination, sector) money-metric price index of buyers' realized allocation.
+def _realized_index(run: _Run, taste: F, sigma: F) -> F:
+    """(M, D, S) money-metric price index of buyers' realized allocation over origins.
 
     With taste weights a_o (the base-year origin shares), origin delivered-price indices
     c_o (supplier price index x route wedge, 1 in the base year) and realized outlay shares
@@ -148,53 +163,35 @@ def realized_price_index(data: xr.Dataset, scenario: Scenario) -> xr.DataArray:
     price rose, or pushed off their choice by a currency cut-off, are worse off than free
     choice would leave them. NaN where nothing is bought.
     """
-    world = build_world(scenario)
-    sigma = xr.DataArray(world.elasticity, dims="sector", coords={"sector": list(world.sectors)})
-    taste = xr.DataArray(
-        world.origin_shares.transpose(1, 0, 2),
-        dims=("origin", "destination", "sector"),
-        coords={
-            "origin": list(world.regions),
-            "destination": list(world.regions),
-            "sector": list(world.sectors),
-        },
+    total = run.outlay.sum(axis=1)  # (M, D, S)
+    share = np.divide(
+        run.outlay, total[:, None], out=np.zeros_like(run.outlay), where=total[:, None] > 0
     )
-    outlay = data["outlay_usd"]
-    total = outlay.sum("origin")
-    share = outlay / total.where(total > 0)
-    cost = data["price_index"] * data["price_wedge"]
+    cost = run.price[:, :, None, :] * run.wedge  # (M, O, D, S)
     rho = (sigma - 1.0) / sigma
-    used = (share > 0) & (cost > 0) & (taste > 0)
-    terms = (taste ** (1.0 / sigma) * (share / cost.where(used, 1.0)) ** rho).where(used, 0.0)
-    utility = terms.sum("origin") ** (1.0 / rho)
-    return (1.0 / utility.where(utility > 0)).where(total > 0)
+    used = (share > 0) & (cost > 0) & (taste[None] > 0)
+    ratio = np.where(used, share / np.where(used, cost, 1.0), 0.0)
+    terms = np.where(used, taste[None] ** (1.0 / sigma) * ratio**rho, 0.0)
+    utility = terms.sum(axis=1) ** (1.0 / rho)
+    with np.errstate(divide="ignore"):
+        return np.where(
+            (total > 0) & (utility > 0), 1.0 / np.where(utility > 0, utility, 1.0), np.nan
+        )
 
 
-def consumer_surplus(
-    base: xr.Dataset, alt: xr.Dataset, scenario: Scenario, *, realized: bool = True
-) -> xr.DataArray:
-    """(month, destination, sector) consumer surplus change, USD: -L(E0, E1) ln(P1/P0).
-
-    `realized` uses `realized_price_index`; otherwise the recorded CES index of free choice
-    (`buyer_price_index`). Where P1 is undefined (nothing can be or is bought), the
-    purchases lost are counted at their cost, -E0 (a lower bound).
-    """
-    if realized:
-        p0, p1 = realized_price_index(base, scenario), realized_price_index(alt, scenario)
-    else:
-        p0, p1 = base["buyer_price_index"], alt["buyer_price_index"]
-    e0, e1 = base["outlay_usd"].sum("origin"), alt["outlay_usd"].sum("origin")
+def _consumer(b: _Run, a: _Run, p0: F, p1: F) -> F:
+    """(M, D, S) consumer surplus change -L(E0, E1) ln(P1/P0); where P1 is undefined
+    (nothing can be or is bought) the purchases lost count at their cost, -E0."""
+    e0, e1 = b.outlay.sum(axis=1), a.outlay.sum(axis=1)
     ok0, ok1 = np.isfinite(p0) & (p0 > 0), np.isfinite(p1) & (p1 > 0)
-    both = -_log_mean(e0, e1) * _log_ratio(p1, p0)
-    out = xr.where(ok0 & ok1, both, 0.0)
-    out = xr.where(ok0 & ~ok1, -e0, out)
-    return xr.where(~ok0 & ok1, e1, out)
+    out = np.where(ok0 & ok1, -_log_mean(e0, e1) * _log_ratio(p1, p0), 0.0)
+    out = np.where(ok0 & ~ok1, -e0, out)
+    return np.where(~ok0 & ok1, e1, out)
 
 
-def producer_surplus(base: xr.Dataset, alt: xr.Dataset) -> xr.DataArray:
-    """(month, origin, destination, sector) change in what sellers and the resources they
-    employ earn from the prices they get, integrated along the move from p0 to p1 like the
-    buyers' side (exact for constant-elasticity sales, as the buyers' log-mean):
+def _producer(b: _Run, a: _Run) -> F:
+    """(M, O, D, S) change in what sellers and the resources they employ earn from the prices
+    they get, integrated along the move from p0 to p1 like the buyers' side:
 
         dPS = integral q dp = L(V0, V1) ln(p1 / p0),   V value sold, p price index.
 
@@ -202,58 +199,36 @@ def producer_surplus(base: xr.Dataset, alt: xr.Dataset) -> xr.DataArray:
     the region); on exports it is the export side of the terms of trade. The volume part of
     the revenue change is not a gain at base prices: the resources that make the extra
     units come from the rest of the economy, where they earned as much (fixed resources,
-    one markup everywhere; see `profit_shift`)."""
-    v0 = base["shipped_usd"].sum("currency")
-    v1 = alt["shipped_usd"].sum("currency")
-    return _log_mean(v0, v1) * _log_ratio(alt["price_index"], base["price_index"])
+    one markup everywhere; see `_profit_shift`)."""
+    return _log_mean(b.value, a.value) * _log_ratio(a.price, b.price)[:, :, None, :]
 
 
-def profit_shift(
-    base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str], markup: float
-) -> xr.DataArray:
-    """(month, origin, destination, sector) memo: agent firms' profits on the units gained
-    or lost, at base prices, m p0 (q1 - q0) with m = 1 - 1/markup (external regions supply
-    at cost). It is a national gain only if the resources drawn in were idle: with
-    resources fixed, the rest of the economy loses as much, so it is not in `welfare_usd`
-    (counting it would score import substitution forced by a cut-off as a gain)."""
-    v0 = base["shipped_usd"].sum("currency")
-    v1 = alt["shipped_usd"].sum("currency")
-    p0, p1 = base["price_index"], alt["price_index"]
-    margin = xr.DataArray(
-        [1.0 - 1.0 / markup if str(o) in agents else 0.0 for o in base["origin"].values],
-        dims="origin",
-        coords={"origin": base["origin"].values},
-    )
-    return margin * ((v1 / p1 * p0).where(p1 > 0, 0.0) - v0)
+def _profit_shift(b: _Run, a: _Run, margin: F) -> F:
+    """(M, O, D, S) memo: agent firms' profits on the units gained or lost, at base prices,
+    m p0 (q1 - q0), m = 1 - 1/markup (external regions supply at cost, m = 0). It is a
+    national gain only if the resources drawn in were idle: with resources fixed, the rest
+    of the economy loses as much, so it is not in `welfare_usd` (counting it would score
+    import substitution forced by a cut-off as a gain)."""
+    p0, p1 = b.price[:, :, None, :], a.price[:, :, None, :]
+    q1_at_p0 = np.divide(a.value * p0, p1, out=np.zeros_like(a.value), where=p1 > 0)
+    return margin[None, :, None, None] * (q1_at_p0 - b.value)
 
 
-def settlement_costs(data: xr.Dataset, scenario: Scenario) -> xr.DataArray:
-    """(month, region) fees and hedging costs paid on trade between regions, USD.
+def _settlement(run: _Run, fee: F, hedge: F, foreign_currency: F) -> F:
+    """(M, R) fees and hedging costs paid on trade between regions, USD.
 
     The costs of the currency choice (docs/model.md, section 6) at the scenario's fees: the
     payer (destination) pays the conversion fee f_c, and each party whose home currency is
-    not c pays the hedging cost h_c. Fee changes by settlement-policy shocks are not
-    included.
+    not c pays the hedging cost h_c. Fee changes by settlement-policy shocks are left out.
     """
-    world = build_world(scenario)
-    value = data["shipped_usd"].sum("sector")
-    value = value.where(value["origin"] != value["destination"], 0.0)
-    cur = xr.DataArray(list(world.currencies), dims="currency")
-    fee = xr.DataArray(world.fee, dims="currency", coords={"currency": cur.values})
-    hedge = xr.DataArray(world.hedging_cost, dims="currency", coords={"currency": cur.values})
-    home = [world.currencies[k] for k in world.region_currency]
-    foreign_cur = xr.DataArray(
-        np.array([[h != c for c in world.currencies] for h in home], dtype=float),
-        dims=("region", "currency"),
-        coords={"region": list(world.regions), "currency": list(world.currencies)},
-    )
-    paid_by_importer = (value * (fee + hedge * foreign_cur.rename(region="destination"))).sum(
-        ["origin", "currency"]
-    )
-    paid_by_exporter = (value * hedge * foreign_cur.rename(region="origin")).sum(
-        ["destination", "currency"]
-    )
-    return paid_by_importer.rename(destination="region") + paid_by_exporter.rename(origin="region")
+    value = run.by_currency.copy()  # (M, O, D, C)
+    R = value.shape[1]
+    value[:, np.arange(R), np.arange(R), :] = 0.0
+    by_importer = value.sum(axis=1)  # (M, D, C)
+    by_exporter = value.sum(axis=2)  # (M, O, C)
+    importer = (by_importer * (fee + hedge * foreign_currency)[None]).sum(axis=2)
+    exporter = (by_exporter * (hedge * foreign_currency)[None]).sum(axis=2)
+    return importer + exporter
 
 
 def welfare(
@@ -271,74 +246,78 @@ def welfare(
         Datasets of one run each (`SimulationResult.data`, or a run of an ensemble), ideally
         with the same seed. Only their common months are compared.
     scenario
-        The scenario of the runs (for its agent economies, markup, elasticities and base-year
-        origin shares); the base must share its regions and sectors.
+        The scenario of the runs (for its agent economies, markup, elasticities, fees and
+        base-year origin shares); the base must share its regions, sectors and currencies.
     annual
         Sum months into years (dimension `year`); otherwise keep `month`.
 
     Returns
     -------
-    Dataset with dimensions (year or month, region): the components in
-    `WELFARE_COMPONENTS`, their sum `welfare_usd`, the memo item `terms_of_trade_usd`, and
-    the SMART decomposition `smart_trade_creation_usd`, `smart_trade_diversion_usd`,
-    `smart_revenue_usd`, `smart_consumer_surplus_usd`, `smart_welfare_usd`.
+    Dataset with dimensions (year or month, region), USD: the components in
+    `WELFARE_COMPONENTS` and their sum `welfare_usd`; memo items `consumer_index_usd`,
+    `profit_shift_usd`, `terms_of_trade_usd`; the SMART decomposition
+    `smart_trade_creation_usd`, `smart_trade_diversion_usd`, `smart_revenue_usd`,
+    `smart_consumer_surplus_usd`, `smart_welfare_usd`.
     """
-    b, a = _aligned(base, alt)
-    agents = list(scenario.economies)
-    regions = list(b["origin"].values)
-    as_region = {"destination": "region"}
-    consumer = consumer_surplus(b, a, scenario).sum("sector").rename(as_region)
-    consumer_index = consumer_surplus(b, a, scenario, realized=False).sum("sector")
-    producer = producer_surplus(b, a).sum(["destination", "sector"]).rename(origin="region")
-    profit = (
-        profit_shift(b, a, agents, scenario.parameters.markup)
-        .sum(["destination", "sector"])
-        .rename(origin="region")
+    bd, ad = _aligned(base, alt)
+    world = build_world(scenario)
+    regions = [str(r) for r in bd["origin"].values]
+    if regions != list(world.regions) or [str(c) for c in bd["currency"].values] != list(
+        world.currencies
+    ):
+        raise SimulationError(
+            f"the runs' regions or currencies differ from scenario {scenario.name!r}'s"
+        )
+    b, a = _Run(bd), _Run(ad)
+    sigma = world.elasticity[None, None, :]  # over (O, D, S)
+    taste = world.origin_shares.transpose(1, 0, 2)  # (O, D, S)
+    consumer = _consumer(b, a, _realized_index(b, taste, sigma), _realized_index(a, taste, sigma))
+    consumer_index = _consumer(b, a, b.index, a.index)
+    producer = _producer(b, a)  # (M, O, D, S)
+    margin = np.array(
+        [
+            1.0 - 1.0 / scenario.parameters.markup if r in scenario.economies else 0.0
+            for r in regions
+        ]
     )
-    revenue = (
-        (a["tariff_revenue_usd"] - b["tariff_revenue_usd"])
-        .sum(["origin", "sector"])
-        .rename(as_region)
-    )
-    frozen = (
-        -(a["frozen_usd"] - b["frozen_usd"])
-        .sum(["destination", "sector", "currency"])
-        .rename(origin="region")
+    profit = _profit_shift(b, a, margin)
+    home = [world.currencies[k] for k in world.region_currency]
+    foreign_currency = np.array([[h != c for c in world.currencies] for h in home], dtype=float)
+    settlement = _settlement(a, world.fee, world.hedging_cost, foreign_currency) - _settlement(
+        b, world.fee, world.hedging_cost, foreign_currency
     )
 
-    # Terms of trade (memo): export price change x export quantities, less the same for
-    # imports, at border (supplier) prices, in the producer side's form.
-    foreign = b["origin"] != b["destination"]
-    cells = producer_surplus(b, a).where(foreign, 0.0).sum("sector")
-    tot = cells.sum("destination").rename(origin="region") - cells.sum("origin").rename(as_region)
-
-    # SMART-style decomposition over foreign origins (customs values, delivered prices).
-    m0 = b["shipped_usd"].sum("currency").where(foreign, 0.0)
-    m1 = a["shipped_usd"].sum("currency").where(foreign, 0.0)
+    R = len(regions)
+    foreign = ~np.eye(R, dtype=bool)[None, :, :, None]  # (1, O, D, 1)
+    cells = np.where(foreign, producer, 0.0).sum(axis=3)  # (M, O, D)
+    m0, m1 = np.where(foreign, b.value, 0.0), np.where(foreign, a.value, 0.0)
     dm = m1 - m0
-    creation = dm.sum(["origin", "sector"]).rename(as_region)
-    diversion = dm.where(dm > 0, 0.0).sum(["origin", "sector"]).rename(as_region)
-    dlog = _log_ratio(a["price_index"] * a["price_wedge"], b["price_index"] * b["price_wedge"])
-    smart_cs = -((m0 + 0.5 * dm) * dlog).sum(["origin", "sector"]).rename(as_region)
-
+    delivered0 = b.price[:, :, None, :] * b.wedge
+    delivered1 = a.price[:, :, None, :] * a.wedge
+    revenue = (a.revenue - b.revenue).sum(axis=(1, 3))  # (M, D)
+    smart_cs = -((m0 + 0.5 * dm) * _log_ratio(delivered1, delivered0)).sum(axis=(1, 3))
     parts = {
-        "consumer_usd": consumer,
-        "producer_usd": producer,
+        "consumer_usd": consumer.sum(axis=2),
+        "producer_usd": producer.sum(axis=(2, 3)),
         "tariff_revenue_usd": revenue,
-        "frozen_loss_usd": frozen,
-        "settlement_cost_usd": -(settlement_costs(a, scenario) - settlement_costs(b, scenario)),
+        "frozen_loss_usd": -(a.frozen - b.frozen),
+        "settlement_cost_usd": -settlement,
     }
-    out = {name: da.reindex(region=regions, fill_value=0.0) for name, da in parts.items()}
-    out["welfare_usd"] = sum((out[k] for k in WELFARE_COMPONENTS), xr.zeros_like(consumer))
-    out["consumer_index_usd"] = consumer_index.rename(as_region)
-    out["profit_shift_usd"] = profit
-    out["terms_of_trade_usd"] = tot
-    out["smart_trade_creation_usd"] = creation
-    out["smart_trade_diversion_usd"] = diversion
-    out["smart_revenue_usd"] = revenue
-    out["smart_consumer_surplus_usd"] = smart_cs
-    out["smart_welfare_usd"] = revenue + smart_cs
-    ds = xr.Dataset({k: v.transpose("month", "region") for k, v in out.items()})
+    parts["welfare_usd"] = sum((parts[k] for k in WELFARE_COMPONENTS), np.zeros_like(revenue))
+    parts.update(
+        {
+            "consumer_index_usd": consumer_index.sum(axis=2),
+            "profit_shift_usd": profit.sum(axis=(2, 3)),
+            "terms_of_trade_usd": cells.sum(axis=2) - cells.sum(axis=1),
+            "smart_trade_creation_usd": dm.sum(axis=(1, 3)),
+            "smart_trade_diversion_usd": np.where(dm > 0, dm, 0.0).sum(axis=(1, 3)),
+            "smart_revenue_usd": revenue,
+            "smart_consumer_surplus_usd": smart_cs,
+            "smart_welfare_usd": revenue + smart_cs,
+        }
+    )
+    coords = {"month": bd["month"].values, "region": regions}
+    ds = xr.Dataset({k: (("month", "region"), v) for k, v in parts.items()}, coords=coords)
     if annual:
         ds = ds.groupby("month.year").sum()
     for name, text in _DESCRIPTIONS.items():

@@ -293,6 +293,14 @@ def _load(path: Path, overrides: Sequence[str]) -> Any:
     return load_scenario(path, overrides=overrides)
 
 
+def _same_horizon(base: Any, scenario: Any) -> Any:
+    """The base over the scenario's horizon (exogenous paths flat beyond their last point),
+    so that every month of the scenario has a paired base month."""
+    if (base.start, base.end) == (scenario.start, scenario.end):
+        return base
+    return base.model_validate({**base.model_dump(), "start": scenario.start, "end": scenario.end})
+
+
 def _cmd_attribute(args: argparse.Namespace) -> int:
     from tradesim.analysis.attribute import attribute, base_scenario, shock_groups
 
@@ -300,11 +308,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     if args.base is None:
         base = base_scenario(args.scenario, scenario)
     else:
-        base = _load(args.base, args.overrides)
-        if base.end < scenario.end or base.start != scenario.start:
-            base = base.model_validate(
-                {**base.model_dump(), "start": scenario.start, "end": scenario.end}
-            )
+        base = _same_horizon(_load(args.base, args.overrides), scenario)
     own = scenario.shocks[len(base.shocks) :]
     groups = shock_groups(own, by=args.by, groups=dict(args.groups) or None)
     out = args.out or Path("out") / "attribute" / scenario.name
@@ -335,7 +339,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from tradesim.analysis.sweep import sweep
 
     scenario = _load(args.scenario, args.overrides)
-    base = _load(args.base, args.overrides) if args.base else None
     if not args.vary:
         raise TradesimError("nothing to sweep: give at least one --vary PATH=VALUES")
     out = args.out or Path("out") / "sweep" / scenario.name
@@ -344,7 +347,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         dict(args.vary),
         overrides=args.overrides,
         mode=args.mode,
-        base=base,
+        base=args.base,
         outputs=args.outputs or None,
         runs=args.runs,
         out=out,
