@@ -4,6 +4,7 @@ import tradesim
 def test_public_api_is_pinned():
     assert sorted(tradesim.__all__) == sorted(
         [
+            "Attribution",
             "CalibrationError",
             "CalibrationReport",
             "Comparison",
@@ -11,18 +12,26 @@ def test_public_api_is_pinned():
             "Scenario",
             "ScenarioError",
             "SimulationError",
+            "SensitivityResult",
             "SimulationResult",
             "TradesimError",
             "__version__",
             "annual_bilateral",
+            "attribute",
+            "base_scenario",
             "calibrate",
             "compare",
             "currency_shares",
             "in_currency",
             "load_scenario",
+            "paired_metrics",
             "run_ensemble",
             "scenario_from_dict",
+            "sensitivity",
+            "shock_groups",
             "simulate",
+            "sweep",
+            "welfare",
             "write_outputs",
         ]
     )

@@ -4,9 +4,13 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
+from tradesim.analysis.attribute import Attribution, attribute, base_scenario, shock_groups
 from tradesim.analysis.calibrate import CalibrationReport, calibrate
 from tradesim.analysis.ensemble import Comparison, EnsembleResult, compare, run_ensemble
+from tradesim.analysis.sensitivity import SensitivityResult, sensitivity
 from tradesim.analysis.simulate import simulate
+from tradesim.analysis.sweep import sweep
+from tradesim.analysis.welfare import paired_metrics, welfare
 from tradesim.errors import (
     CalibrationError,
     ScenarioError,
@@ -25,6 +29,7 @@ from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attribution",
     "CalibrationError",
     "CalibrationReport",
     "Comparison",
@@ -32,17 +37,25 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationError",
+    "SensitivityResult",
     "SimulationResult",
     "TradesimError",
     "__version__",
     "annual_bilateral",
+    "attribute",
+    "base_scenario",
     "calibrate",
     "compare",
     "currency_shares",
     "in_currency",
     "load_scenario",
+    "paired_metrics",
     "run_ensemble",
     "scenario_from_dict",
+    "sensitivity",
+    "shock_groups",
     "simulate",
+    "sweep",
+    "welfare",
     "write_outputs",
 ]

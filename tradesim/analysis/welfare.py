@@ -1,31 +1,26 @@
-"""Welfare of a counterfactual by region, in USD: exact consumer welfare from the CES/logit
-log-sum, producer surplus and terms of trade, tariff revenue and frozen payments, with a
-SMART-style partial-equilibrium decomposition beside it.
+"""Welfare of a counterfactual by region, in USD: exact CES consumer surplus (the logit
+log-sum), sellers' price effects and the terms of trade, tariff revenue, frozen payments and
+settlement costs, with a SMART-style partial-equilibrium decomposition beside it.
 
-All measures compare two runs month by month (a base and an alternative, ideally paired with
-common random numbers) and are summed into years. Equations and their sources are in
-docs/model.md, section 11 "Welfare"; in short, for region r:
+Two runs (a base and an alternative, paired with common random numbers) are compared month
+by month over the months they share and summed into years. The equations, their sources and
+the measured values for the bundled scenarios are in docs/model.md, section 11; in short,
+for region r:
 
-- consumer (buyers of r, each sector s): the logit log-sum of a buyer who chooses by log
-  delivered price is the log of the CES price index P (Anderson, de Palma and Thisse 1992),
-  and with an upper tier whose spending E has a constant price elasticity the consumer
-  surplus of a move from P0 to P1 is exactly
-
-      CS = -integral E dlnP = -L(E0, E1) * ln(P1 / P0),     L the logarithmic mean,
-
-  which with fixed spending is -E ln(P1/P0), the equivalent variation under quasi-linear
-  preferences (Small and Rosen 1981). When every supplier of a sector is closed (P1
-  undefined), the purchases lost are counted at their cost, -E0, a lower bound.
-- producer (sellers of r, every destination, domestic included): revenue minus resource cost
-  valued at base prices, q1 (p1 - p0) + (1 - 1/mu) p0 (q1 - q0), with quantities
-  q = value / price index. The first term is the price effect on every unit sold: on home
-  sales it offsets the buyers' gain or loss (a transfer within r), on exports it is r's
-  export terms of trade. The second is the profit margin on units gained or lost (mu the
-  markup; external regions supply at cost, mu = 1).
-- tariff revenue collected by r, and payments due to r's exporters that are frozen (a loss).
+- consumer (buyers of r, each sector): CS = -L(E0, E1) ln(P1 / P0), L the logarithmic mean
+  of spending, exact along a constant-elasticity spending path; with fixed spending it is
+  -E ln(P1/P0), the logit log-sum (Small and Rosen 1981). P is the CES price index of the
+  buyers' realized allocation over origins (the free-choice index `buyer_price_index` gives
+  the memo item `consumer_index_usd`).
+- producer (sellers of r, every destination, home included): PS = L(V0, V1) ln(p1 / p0),
+  the price effect on what they sell; on home sales it offsets the buyers' side, on exports
+  it is r's export terms of trade. Volume changes are not a gain with fixed resources
+  (`profit_shift_usd` reports the profits they would add if resources were idle).
+- tariff revenue collected by r; minus payments due to r's exporters that are frozen; minus
+  the conversion fees and hedging costs r's traders pay.
 
 A currency depreciation lowers the USD price of everything r sells: its buyers' gain on home
-goods is its producers' loss, and its exports fetch less, so it is not counted as a gain. A
+goods is its sellers' loss, and its exports fetch less, so it is not counted as a gain. A
 fall in the world price of what r exports is a loss on its net exports for the same reason.
 """
 
