@@ -208,13 +208,17 @@ def test_compare_reports_paired_differences(tmp_path):
         "Settlement-currency shares",
         "Tariff revenue, change over the horizon, USD billion: A +",
         "Frozen payments",
-        "Welfare (consumer price effect + tariff revenue)",
+        "Welfare over the horizon, USD billion",
+        "  world",
     ):
         assert section in out, section
+    assert "nan" not in out.lower()
     ds = xr.open_dataset(tmp_path / "higher_tariff" / "comparison.nc", engine="scipy")
     before = ds["bilateral_usd"].sel(year=2020, statistic="mean")
     assert float(ds["tariff_revenue_usd"].sel(destination="A", statistic="mean").sum()) > 0
     assert float(before.sel(origin="B", destination="A")) < 0  # more tariff, fewer imports
+    welfare = ds["welfare_usd"].sel(statistic="mean").sum("year")
+    assert float(welfare.sel(region="B")) < 0  # B's goods taxed by A: B's buyers gain nothing
     ensemble = tradesim(
         "compare",
         base,
