@@ -133,7 +133,8 @@ def cli_reference() -> str:
     parser = _parser()
     lines = ["# Command-line reference", "",
              "The help of each command, as the installed `tradesim` prints it.", ""]
-    commands = ["run", "validate", "compare", "calibrate", "report", "plot", "schema", "shocks", "new"]
+    commands = ["run", "validate", "compare", "attribute", "sweep", "sensitivity", "calibrate",
+                "report", "plot", "schema", "shocks", "new"]
     for command in commands:
         buffer = io.StringIO()
         with redirect_stdout(buffer):
