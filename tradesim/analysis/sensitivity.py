@@ -51,11 +51,12 @@ class SensitivityResult:
 
     def to_text(self) -> str:
         df = self.indices
+        w = max(12, *(len(str(n)) for n in df["input"])) + 2
         if self.method == "sobol":
-            head = f"{'input':<36}{'S1':>8}{'+-':>7}{'ST':>8}{'+-':>7}"
+            head = f"{'input':<{w}}{'S1':>8}{'+-':>7}{'ST':>8}{'+-':>7}"
             cols = ["S1", "S1_conf", "ST", "ST_conf"]
         else:
-            head = f"{'input':<36}{'mu*':>12}{'+-':>11}{'sigma':>12}"
+            head = f"{'input':<{w}}{'mu*':>12}{'+-':>11}{'sigma':>12}"
             cols = ["mu_star", "mu_star_conf", "sigma"]
         lines = [
             f"{'Sobol' if self.method == 'sobol' else 'Morris'} sensitivity: {self.points} "
@@ -74,7 +75,7 @@ class SensitivityResult:
                     cells = "".join(
                         f"{r[c]:>12.4g}" if i != 1 else f"{r[c]:>11.3g}" for i, c in enumerate(cols)
                     )
-                lines.append(f"{r['input']:<36}{cells}")
+                lines.append(f"{r['input']:<{w}}{cells}")
         return "\n".join(lines)
 
     def figure(self) -> Any:
@@ -98,8 +99,9 @@ class SensitivityResult:
                 ax.set_xlabel("Morris mu*")
             ax.set_yticks(y, [str(v).split(".")[-1] for v in rows["input"]])
             ax.set_title(str(output), fontsize=10)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
         return fig
 
     def write(self, out: str | Path) -> list[Path]:
