@@ -233,13 +233,24 @@ def test_compare_across_horizons_restricts_or_extends(tmp_path):
         "  - {type: tariff, importer: A, origin: X, rate: 0.1, start: 2022-01}\n"
     )
     base = str(DATA / "small.yaml")
-    code, out, err = _main(["compare", base, str(longer), "--out", str(tmp_path / "c")])
+    code, out, err = _main(
+        ["compare", base, str(longer), "--out", str(tmp_path / "c"), "--allow-outside"]
+    )
     assert code == 0, err
     assert "compared over the common horizon 2020-01 to 2021-12" in out
     assert "nan" not in out.lower()
     assert "2022" not in out.split("Compare ")[1].split("Welfare")[0]
     code, out, err = _main(
-        ["compare", base, str(longer), "--out", str(tmp_path / "c"), "--extend-base", "--force"]
+        [
+            "compare",
+            base,
+            str(longer),
+            "--out",
+            str(tmp_path / "c"),
+            "--extend-base",
+            "--force",
+            "--allow-outside",
+        ]
     )
     assert code == 0, err
     assert "extended to 2022-06" in out

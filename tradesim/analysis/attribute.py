@@ -41,7 +41,7 @@ EXACT_GROUPS = 8
 GroupBy = Literal["name", "type", "shock"]
 
 
-def own_shock_count(path: str | Path, scenario: Scenario) -> int:
+def own_shock_count(path: str | Path, scenario: Scenario, *, allow_outside: bool = False) -> int:
     """How many of the scenario's shocks are its own (not inherited through `extends:`):
     a child's shocks are appended after its parent's."""
     path = Path(path)
@@ -52,14 +52,14 @@ def own_shock_count(path: str | Path, scenario: Scenario) -> int:
     parent = data.get("extends") if isinstance(data, dict) else None
     if not isinstance(parent, str):
         return len(scenario.shocks)
-    inherited = len(load_scenario(path.parent / parent).shocks)
+    inherited = len(load_scenario(path.parent / parent, allow_outside=allow_outside).shocks)
     return len(scenario.shocks) - inherited
 
 
-def base_scenario(path: str | Path, scenario: Scenario) -> Scenario:
+def base_scenario(path: str | Path, scenario: Scenario, *, allow_outside: bool = False) -> Scenario:
     """The scenario with none of its own shocks (inherited ones kept), same horizon: the
-    base a scenario's effect is measured against."""
-    own = own_shock_count(path, scenario)
+    base a scenario's effect is measured against. `allow_outside` as for `load_scenario`."""
+    own = own_shock_count(path, scenario, allow_outside=allow_outside)
     kept = list(scenario.shocks[: len(scenario.shocks) - own])
     return scenario.model_copy(update={"shocks": kept, "name": f"{scenario.name}_base"})
 

@@ -126,6 +126,7 @@ def sensitivity(
     ranges: Mapping[str, tuple[float, float]],
     *,
     overrides: Sequence[str] = (),
+    allow_outside: bool = False,
     method: Literal["sobol", "morris"] = "sobol",
     samples: int = 64,
     seed: int = 0,
@@ -175,6 +176,7 @@ def sensitivity(
     scenarios = [
         load_scenario(
             path,
+            allow_outside=allow_outside,
             overrides=[*overrides, *(f"{n}={float(v)!r}" for n, v in zip(names, row, strict=True))],
         )
         for row in design

@@ -49,8 +49,14 @@ def design_points(
     return [dict(zip(names, combo, strict=True)) for combo in zip(*values.values(), strict=True)]
 
 
-def _variant(path: Path, overrides: Sequence[str], point: Mapping[str, Any]) -> Scenario:
-    return load_scenario(path, overrides=[*overrides, *(f"{k}={v}" for k, v in point.items())])
+def _variant(
+    path: Path, overrides: Sequence[str], point: Mapping[str, Any], allow_outside: bool
+) -> Scenario:
+    return load_scenario(
+        path,
+        overrides=[*overrides, *(f"{k}={v}" for k, v in point.items())],
+        allow_outside=allow_outside,
+    )
 
 
 def sweep(
@@ -58,6 +64,7 @@ def sweep(
     values: Mapping[str, Sequence[Any]],
     *,
     overrides: Sequence[str] = (),
+    allow_outside: bool = False,
     mode: Literal["grid", "list"] = "grid",
     base: str | Path | None = None,
     outputs: Sequence[str] | None = None,
@@ -74,6 +81,8 @@ def sweep(
     ----------
     values
         Field path (as in `--set`) -> values, each read as YAML like `--set` does.
+    allow_outside
+        Let `extends:` name files outside the scenario's folder tree (see `load_scenario`).
     base
         A base scenario file: every point is paired with run i of the base under the same
         overrides except those of shocks (so a parameter moves in both), over the point's
@@ -84,7 +93,9 @@ def sweep(
     """
     path = Path(path)
     design = design_points(values, mode=mode)
-    scenarios = [_variant(path, overrides, p) for p in design]  # every point validated first
+    scenarios = [
+        _variant(path, overrides, p, allow_outside) for p in design
+    ]  # every point validated first
     first = scenarios[0]
     paired = base is not None
     parsed = (
@@ -96,7 +107,7 @@ def sweep(
     if base is not None:
         for k, (settings, scenario) in enumerate(zip(design, scenarios, strict=True)):
             kept = {p: v for p, v in settings.items() if not p.startswith("shocks.")}
-            b = _variant(Path(base), overrides, kept)
+            b = _variant(Path(base), overrides, kept, allow_outside)
             bases[k] = b.model_validate(
                 {
                     **b.model_dump(),

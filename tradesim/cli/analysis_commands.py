@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -287,10 +287,10 @@ def _progress(label: str, quiet: bool) -> Any:
     return _Progress(label, quiet)
 
 
-def _load(path: Path, overrides: Sequence[str]) -> Any:
+def _load(path: Path, args: argparse.Namespace) -> Any:
     from tradesim.scenario import load_scenario
 
-    return load_scenario(path, overrides=overrides)
+    return load_scenario(path, overrides=args.overrides, allow_outside=args.allow_outside)
 
 
 def _same_horizon(base: Any, scenario: Any) -> Any:
@@ -304,11 +304,11 @@ def _same_horizon(base: Any, scenario: Any) -> Any:
 def _cmd_attribute(args: argparse.Namespace) -> int:
     from tradesim.analysis.attribute import attribute, base_scenario, shock_groups
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     if args.base is None:
-        base = base_scenario(args.scenario, scenario)
+        base = base_scenario(args.scenario, scenario, allow_outside=args.allow_outside)
     else:
-        base = _same_horizon(_load(args.base, args.overrides), scenario)
+        base = _same_horizon(_load(args.base, args), scenario)
     own = scenario.shocks[len(base.shocks) :]
     groups = shock_groups(own, by=args.by, groups=dict(args.groups) or None)
     out = args.out or Path("out") / "attribute" / scenario.name
@@ -338,7 +338,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tradesim.analysis.sweep import sweep
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     if not args.vary:
         raise TradesimError("nothing to sweep: give at least one --vary PATH=VALUES")
     out = args.out or Path("out") / "sweep" / scenario.name
@@ -346,6 +346,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.scenario,
         dict(args.vary),
         overrides=args.overrides,
+        allow_outside=args.allow_outside,
         mode=args.mode,
         base=args.base,
         outputs=args.outputs or None,
@@ -372,7 +373,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from tradesim.analysis.sensitivity import sensitivity
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     if not args.ranges:
         raise TradesimError("no ranges: give at least one --range PATH=LOW:HIGH")
     out = args.out or Path("out") / "sensitivity" / scenario.name
@@ -380,6 +381,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         args.scenario,
         {p: (lo, hi) for p, lo, hi in args.ranges},
         overrides=args.overrides,
+        allow_outside=args.allow_outside,
         method=args.method,
         samples=args.samples,
         seed=args.seed,
