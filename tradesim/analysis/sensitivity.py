@@ -22,7 +22,7 @@ from tradesim.analysis.batch import Point, Progress, run_points
 from tradesim.analysis.ensemble import ExecutorName
 from tradesim.analysis.outputs import default_outputs, parse_outputs
 from tradesim.errors import TradesimError
-from tradesim.io.results import atomic_write, writer
+from tradesim.io.results import atomic_write, csv_writer
 from tradesim.scenario import load_scenario
 
 __all__ = ["SensitivityResult", "sensitivity"]
@@ -108,7 +108,7 @@ class SensitivityResult:
         """sensitivity.csv and, with matplotlib, sensitivity.png in `out`."""
         out = Path(out)
         written = [out / "sensitivity.csv"]
-        atomic_write(written[0], writer(self.indices, "to_csv", index=False, float_format="%.6g"))
+        atomic_write(written[0], csv_writer(self.indices))
         try:
             fig = self.figure()
         except ImportError:

@@ -20,6 +20,7 @@ from tradesim.analysis.batch import Point, Progress, run_points
 from tradesim.analysis.ensemble import ExecutorName
 from tradesim.analysis.outputs import default_outputs, parse_outputs
 from tradesim.errors import TradesimError
+from tradesim.io.outputs import neutralize_cells
 from tradesim.io.results import atomic_write, writer
 from tradesim.scenario import Scenario, load_scenario
 
@@ -137,7 +138,8 @@ def sweep(
             rows.append({"point": point.key, **shown, "run": run, **outs})
     table = pd.DataFrame(rows)
     out = Path(out)
-    atomic_write(out / "sweep.csv", writer(table, "to_csv", index=False, float_format="%.10g"))
+    safe = neutralize_cells(table)  # text cells cannot run as spreadsheet formulas
+    atomic_write(out / "sweep.csv", writer(safe, "to_csv", index=False, float_format="%.10g"))
     try:
         import pyarrow  # noqa: F401
     except ImportError:

@@ -328,9 +328,9 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     )
     print(result.to_text())
     table = result.table()
-    from tradesim.io.results import atomic_write, writer
+    from tradesim.io.results import atomic_write, csv_writer
 
-    atomic_write(out / "attribution.csv", writer(table, "to_csv", index=False, float_format="%.6g"))
+    atomic_write(out / "attribution.csv", csv_writer(table))
     print(f"\nWrote attribution.csv to {out}/ ({result.timings['wall_seconds']:.1f} s)")
     return 0
 
