@@ -255,3 +255,18 @@ def test_compare_across_horizons_restricts_or_extends(tmp_path):
     assert code == 0, err
     assert "extended to 2022-06" in out
     assert "2022" in out and "nan" not in out.lower()
+
+
+def test_studies_refuse_a_folder_tradesim_did_not_write(tmp_path):
+    """A sweep (like every resumable study) writes only into an empty folder or one it
+    marked as its own, and never touches files it did not write."""
+    precious = tmp_path / "mine" / "notes.txt"
+    precious.parent.mkdir()
+    precious.write_text("keep me")
+    values = {"shocks.1.rate": ["0.0"]}
+    with pytest.raises(TradesimError, match="not written by tradesim"):
+        sweep(THREE, values, outputs=["trade:B-A"], runs=1, out=precious.parent)
+    assert precious.read_text() == "keep me"
+    assert sorted(p.name for p in precious.parent.iterdir()) == ["notes.txt"]
+    sweep(THREE, values, outputs=["trade:B-A"], runs=1, out=tmp_path / "ok", executor="serial")
+    assert (tmp_path / "ok" / ".tradesim-output").is_file()

@@ -25,6 +25,7 @@ from typing import Any
 from tradesim.analysis.ensemble import ExecutorName, _prepare_worker, process_pool, run_seed
 from tradesim.analysis.outputs import Output, evaluate_outputs
 from tradesim.errors import TradesimError
+from tradesim.io.outputs import FolderLock, is_output_folder, mark_output
 from tradesim.io.results import atomic_write
 from tradesim.scenario import Scenario
 
@@ -170,6 +171,30 @@ def run_points(
     if len(set(keys)) != len(keys):
         raise ValueError("point keys must be unique")
     out = Path(out)
+    if out.exists() and any(out.iterdir()) and not is_output_folder(out):
+        raise TradesimError(
+            f"{out} exists and was not written by tradesim; choose another output folder"
+        )
+    with FolderLock(out):
+        mark_output(out, "study")
+        return _run_points_locked(
+            points, runs, outputs, out, base, spec, executor, workers, scheduler, progress
+        )
+
+
+def _run_points_locked(
+    points: Sequence[Point],
+    runs: int,
+    outputs: Sequence[Output],
+    out: Path,
+    base: Scenario | None,
+    spec: Any,
+    executor: ExecutorName,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+) -> dict[str, list[dict[str, float]]]:
+    """`run_points` once `out` is locked by this process and marked as tradesim's."""
     (out / "points").mkdir(parents=True, exist_ok=True)
     digest = _hash(
         {
