@@ -4,6 +4,7 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
+from tradesim._version import __version__
 from tradesim.analysis.calibrate import CalibrationReport, calibrate
 from tradesim.analysis.ensemble import Comparison, EnsembleResult, compare, run_ensemble
 from tradesim.analysis.simulate import simulate
@@ -21,8 +22,6 @@ from tradesim.io.results import (
     write_outputs,
 )
 from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CalibrationError",
