@@ -1,33 +1,42 @@
 # The two front-door commands: `make run` and `make test`. Both create .venv if missing.
+# `make run` installs only what running needs (tradesim and its figures); `make test`, `lint`,
+# `docs` and `bench` add the test, lint and documentation tools. Each install has its own stamp,
+# redone when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint docs bench clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,docs]"
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[plot]"
+	touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[plot,dev,dask,docs]"
+	touch $(DEV_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/tradesim run scenarios/baseline.yaml --out out/baseline --force
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check tradesim tests benchmarks
 	$(BIN)/ruff format --check tradesim tests benchmarks
 	$(BIN)/mypy
 
-docs: $(STAMP)
+docs: $(DEV_STAMP)
 	$(BIN)/python docs/gen.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/python docs/check_site.py site
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean:

@@ -175,30 +175,78 @@ def shocks_page() -> str:
 
 def worked_example_figures() -> None:
     from tradesim.analysis.calibrate import load_observed
+    from tradesim.io.plot import source_note
+    from tradesim.scenario.focus import added_shocks
 
     observed = load_observed()
     pairs = [("CN", "RU"), ("RU", "CN")]
-    cal = simulate(load_scenario(ROOT / "scenarios" / "baseline_calibrated.yaml"))
+    cal_scenario = load_scenario(ROOT / "scenarios" / "baseline_calibrated.yaml")
+    cal = simulate(cal_scenario)
     save(bilateral_figure(cal.annual_bilateral(), pairs, observed=observed,
-                          title="Calibrated baseline against Chinese customs"),
+                          title="Calibrated baseline against Chinese customs",
+                          note=source_note([cal_scenario.name], seed=cal.seed, observed=True),
+                          shocks=list(cal_scenario.shocks)),
          OUT / "img" / "worked-baseline")
     import json
 
     report = json.loads((ROOT / "scenarios" / "baseline_calibrated.report.json").read_text())
     save(calibration_figure(report), OUT / "img" / "worked-calibration")
-    base = simulate(load_scenario(ROOT / "scenarios" / "baseline.yaml"))
-    soy = simulate(load_scenario(ROOT / "scenarios" / "soybean_tariff_2018.yaml"))
-    save(diversion_figure(base.data, soy.data, "CN", "agriculture"), OUT / "img" / "worked-soy")
-    sanctions = simulate(load_scenario(ROOT / "scenarios" / "us_sanctions_russia_2018.yaml"))
-    save(currency_shares_figure(sanctions.data, "CN", "RU"), OUT / "img" / "worked-sanctions")
+    base_scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    base = simulate(base_scenario)
+    for name, figure in (("soybean_tariff_2018", "soy"), ("us_sanctions_russia_2018", "sanctions")):
+        alt_scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+        alt = simulate(alt_scenario)
+        names = (base_scenario.name, alt_scenario.name)
+        note = source_note(list(names), seed=base.seed, paired=True)
+        shocks = added_shocks(alt_scenario, base_scenario)
+        if figure == "soy":
+            fig = diversion_figure(base.data, alt.data, "CN", "agriculture", names=names,
+                                   shocks=shocks, note=note)
+        else:
+            fig = currency_shares_figure(base.data, "CN", "RU", alt=alt.data, names=names,
+                                         shocks=shocks, note=note)
+        save(fig, OUT / "img" / f"worked-{figure}")
+
+
+def offline_mathjax() -> None:
+    """Copy MathJax (SVG output, fonts inside the one script) from the django-static-mathjax
+    package into the site, so that equations render without a network."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("docs need MathJax: pip install -e '.[docs]' (django-static-mathjax)")
+    source = Path(next(iter(spec.submodule_search_locations))) / "static/mathjax/es5/tex-svg.js"
+    (OUT / "javascripts").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, OUT / "javascripts" / "tex-svg.js")
+
+
+def notebook_figures() -> None:
+    """The figures of notebook.md, drawn by the same calls the page makes (it is doctested)."""
+    import tempfile
+
+    from tradesim import compare
+
+    quick = ["population.buyers_per_sector=500", "population.firms_per_sector=20",
+             "burn_in_months=12"]
+    base = load_scenario(ROOT / "scenarios" / "baseline.yaml", overrides=quick)
+    soy = load_scenario(ROOT / "scenarios" / "soybean_tariff_2018.yaml", overrides=quick)
+    save(simulate(soy).plot(), OUT / "img" / "notebook-routes")
+    with tempfile.TemporaryDirectory() as work:
+        cmp = compare(base, soy, runs=4, out=work, progress=False)
+        save(cmp.plot(), OUT / "img" / "notebook-change")
+        save(cmp.plot("diversion"), OUT / "img" / "notebook-diversion")
 
 
 def main() -> None:
     (OUT / "img").mkdir(parents=True, exist_ok=True)
+    offline_mathjax()
     (OUT / "scenario-reference.md").write_text(scenario_reference())
     (OUT / "cli.md").write_text(cli_reference())
     (OUT / "shocks.md").write_text(shocks_page())
     worked_example_figures()
+    notebook_figures()
     subprocess.run([sys.executable, "-c", "import tradesim"], check=True)
     print(f"generated {sorted(p.name for p in OUT.iterdir())}")
 

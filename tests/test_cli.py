@@ -1,5 +1,6 @@
 """The command line through its real entry point (the installed console script)."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ def test_run_prints_table_and_writes_outputs(tmp_path):
         assert (out / name).stat().st_size > 0, name
     ds = xr.open_dataset(out / "result.nc", engine="scipy")
     assert ds.attrs["seed"] == "3"
+    assert ds.attrs["Conventions"] == "CF-1.10" and ds.attrs["scenario"] == "small"
     assert ds["shipped_usd"].attrs["units"] == "USD"
     annual = (out / "annual_bilateral.csv").read_text().splitlines()
     assert annual[0] == "year,origin,destination,shipped_usd"
@@ -204,20 +206,21 @@ def test_compare_reports_paired_differences(tmp_path):
         "one paired run (common random numbers",
         "Bilateral trade, change in USD billion",
         "Imports by origin, change over the horizon",
-        "trade creation",
+        "creation: change in imports from abroad",
         "Settlement-currency shares",
-        "Tariff revenue, change over the horizon, USD billion: A +",
-        "Frozen payments",
+        "Changes over the horizon, USD billion, by destination",
+        "frozen payments",
         "Welfare over the horizon, USD billion",
-        "  world",
+        "world",
     ):
         assert section in out, section
+    assert re.search(r"tariff revenue +\+", out), out
     assert "nan" not in out.lower()
     ds = xr.open_dataset(tmp_path / "higher_tariff" / "comparison.nc", engine="scipy")
-    before = ds["bilateral_usd"].sel(year=2020, statistic="mean")
-    assert float(ds["tariff_revenue_usd"].sel(destination="A", statistic="mean").sum()) > 0
+    before = ds["bilateral_usd_mean"].sel(year=2020)
+    assert float(ds["tariff_revenue_usd_mean"].sel(destination="A").sum()) > 0
     assert float(before.sel(origin="B", destination="A")) < 0  # more tariff, fewer imports
-    welfare = ds["welfare_usd"].sel(statistic="mean").sum("year")
+    welfare = ds["welfare_usd_mean"].sum("year")
     assert float(welfare.sel(region="B")) < 0  # B's goods taxed by A: B's buyers gain nothing
     ensemble = tradesim(
         "compare",
@@ -232,7 +235,11 @@ def test_compare_reports_paired_differences(tmp_path):
         "--quiet",
     )
     assert ensemble.returncode == 0, ensemble.stderr
-    assert "3 paired runs" in ensemble.stdout and "mean [q0.05, q0.95]" in ensemble.stdout
+    assert "3 paired runs" in ensemble.stdout and "mean [5%, 95% quantiles]" in ensemble.stdout
+    for text in (out, ensemble.stdout):  # aligned columns: no two cells run together
+        assert not re.search(r"[\d%\]][+\-\[]", text), text
+    csv = (tmp_path / "e" / "higher_tariff" / "bilateral_change.csv").read_text()
+    assert csv.splitlines()[0] == "year,origin,destination,mean,q0.05,q0.5,q0.95"
 
 
 def test_schema_command(tmp_path):
@@ -254,6 +261,12 @@ def test_shocks_command_lists_every_type_with_fields():
     for kind in SHOCK_TYPES:
         assert f"\n{kind}: " in "\n" + proc.stdout
     assert "rate" in proc.stdout and "required" in proc.stdout and "default 0" in proc.stdout
+    assert "Optional[" not in proc.stdout and "Union[" not in proc.stdout  # readable types
+    assert '[fraction: 0.25 or "25%"]' in proc.stdout  # units
+    assert "number, ≥ 0 and ≤ 5" in proc.stdout  # bounds from the JSON Schema
+    for line in proc.stdout.splitlines():  # aligned: the description column starts together
+        if line.startswith("  start "):
+            assert "  required  " in line or "  required " in line
 
 
 def test_new_writes_a_scenario_that_validates(tmp_path):
@@ -268,6 +281,33 @@ def test_new_writes_a_scenario_that_validates(tmp_path):
     again = tradesim("new", "my_shock", *args)
     assert again.returncode == 2 and "use --force" in again.stderr
     assert tradesim("new", "my shock!", *args).returncode == 2
+    # By default in the current folder, never in scenarios/; the parent path is relative.
+    here = tmp_path / "work"
+    here.mkdir()
+    parent = str(ROOT / "scenarios" / "baseline.yaml")
+    proc = tradesim("new", "mine", "--extends", parent, cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    assert (here / "mine.yaml").exists() and not (ROOT / "scenarios" / "mine.yaml").exists()
+    from tradesim import load_scenario
+
+    mine = load_scenario(here / "mine.yaml", allow_outside=True)  # extends resolves from there
+    assert mine.name == "mine"
+
+
+def test_set_accepts_brackets_and_dots():
+    from tradesim import ScenarioError, load_scenario
+
+    path = DATA / "small.yaml"
+    for key in ("shocks[0].rate", "shocks.0.rate", "shocks[ 0 ].rate"):
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(path, overrides=[f"{key}=7"])
+        assert "shocks[0].rate: Input should be less than or equal to 5" in str(info.value), key
+        assert "did you mean" not in str(info.value)
+    assert load_scenario(path, overrides=["shocks[0].rate=50%"]).shocks[0].rate == 0.5
+    with pytest.raises(ScenarioError, match="does not exist"):
+        load_scenario(path, overrides=["shocks[9].rate=0.1"])
+    proc = tradesim("validate", str(path), "--set", "shocks[0].rate=7")  # the command line too
+    assert proc.returncode == 2 and "shocks[0].rate: Input should be" in proc.stderr
 
 
 def test_missing_file_and_debug_traceback():

@@ -4,6 +4,7 @@ Tariffs, sanctions and settlement-currency choice between agent economies (firms
 as numpy arrays, time under simpy) and aggregate external regions.
 """
 
+from tradesim._version import __version__
 from tradesim.analysis.attribute import Attribution, attribute, base_scenario, shock_groups
 from tradesim.analysis.calibrate import CalibrationReport, calibrate
 from tradesim.analysis.ensemble import Comparison, EnsembleResult, compare, run_ensemble
@@ -25,8 +26,6 @@ from tradesim.io.results import (
     write_outputs,
 )
 from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Attribution",

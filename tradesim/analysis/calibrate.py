@@ -35,6 +35,7 @@ import yaml
 from scipy.optimize import least_squares
 
 from tradesim.analysis.arguments import check_count, check_scenario
+from tradesim.analysis.progress import ProgressArg, progress_callback
 from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario, scenario_from_dict
 
@@ -380,13 +381,15 @@ def calibrate(
     holdout: Sequence[int] = (),
     workers: int | None = None,
     max_evaluations: int = 60,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressArg = True,
 ) -> tuple[Scenario, CalibrationReport]:
     """Fit `parameters` (default: `default_parameters`) so that simulated annual flows match
     `observed` (default: the shipped China-Russia figures), leaving `holdout` years out.
 
     Returns the calibrated scenario and a report. Non-convergence does not raise: the best
-    point found is returned and `report.converged` is False.
+    point found is returned and `report.converged` is False. `progress`: True (default) shows
+    a bar of model evaluations (at most `max_evaluations` x `starts`), False none, a callable
+    is called as progress(done, at_most).
     """
     scenario = check_scenario(scenario)
     replications = check_count(replications, "replications")
@@ -396,6 +399,7 @@ def calibrate(
     if isinstance(holdout, (str, bytes)) or not isinstance(holdout, Sequence):
         raise TypeError(f"holdout must be a sequence of years, got {holdout!r}")
     t0 = time.perf_counter()
+    progress = progress_callback(progress, f"calibrating {scenario.name}", unit="evaluation")
     observed = list(observed if observed is not None else load_observed())
     _check_observed(observed, scenario)
     params = list(parameters if parameters is not None else default_parameters(scenario))
@@ -451,6 +455,9 @@ def calibrate(
             if best is None or result.cost < best.cost:
                 best = result
         assert best is not None
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()  # the budget is an upper bound: the bar may stop short of it
 
         # Diagnostics at the estimate: central-difference Jacobian and replication covariance.
         x = best.x

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,11 @@ from tradesim.analysis.arguments import (
     check_scenario,
     check_scheduler,
 )
+from tradesim.analysis.progress import ProgressArg, progress_callback
+from tradesim.analysis.welfare import PAIRED_ATTRS, paired_metrics
 from tradesim.errors import ScenarioError, SimulationError, TradesimError
+from tradesim.io.bands import across_runs, bands_table, quantile_coord, quantile_levels
+from tradesim.io.metadata import describe, global_attrs
 from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
@@ -46,6 +51,7 @@ from tradesim.io.results import (
     to_dataset,
 )
 from tradesim.scenario import Scenario
+from tradesim.scenario.focus import Route, added_shocks, shock_routes
 
 __all__ = [
     "Comparison",
@@ -57,6 +63,7 @@ __all__ = [
     "run_ensemble",
     "run_seed",
     "scenario_hash",
+    "single_pair_metrics",
     "summarize",
 ]
 
@@ -170,7 +177,7 @@ def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dat
     from tradesim.model.engine import run_engine
 
     raw = run_engine(scenario, run_seed(scenario, index), check=check)
-    return to_dataset(raw).assign_attrs(run=index)
+    return to_dataset(raw, global_attrs(scenario.name, scenario.seed, run=index))
 
 
 def _blas_threads_in_worker() -> list[int]:
@@ -372,18 +379,50 @@ class EnsembleResult:
             return ds.load()
 
     def summary(self, *, annual: bool = False) -> xr.Dataset:
-        """Mean, median and quantile bands across runs; see `summarize`."""
+        """Mean (NAME_mean) and quantiles (NAME, `quantile` dimension) across runs; see
+        `summarize`."""
         return summarize(self.run_paths, quantiles=self.quantiles, annual=annual)
 
-    def bilateral_bands(self) -> xr.DataArray:
-        """Statistics across runs of annual trade by origin and destination (per-run totals)."""
+    def bilateral_bands(self) -> xr.Dataset:
+        """Annual trade by origin and destination across runs (per-run totals, domestic
+        sales included): `shipped_usd` by quantile and `shipped_usd_mean`."""
         return summarize(
             self.run_paths,
             quantiles=self.quantiles,
             annual=True,
             variables=["shipped_usd"],
             sum_over=("sector", "currency"),
-        )["shipped_usd"]
+        )
+
+    def mean_flows(self, variable: str = "shipped_usd") -> xr.DataArray:
+        """Monthly mean across runs of a variable (all its dimensions kept)."""
+        summary = summarize(self.run_paths, quantiles=(), variables=[variable])
+        return summary[f"{variable}_mean"]
+
+    def to_frame(self, variable: str = "shipped_usd", *, annual: bool = True) -> Any:
+        """A tidy pandas table of one variable across runs: a column per dimension, then
+        `mean` and one column per quantile (q0.05, q0.5, q0.95)."""
+        summary = summarize(
+            self.run_paths, quantiles=self.quantiles, annual=annual, variables=[variable]
+        )
+        return bands_table(summary, variable)
+
+    def plot(self, kind: str = "bilateral", **options: Any) -> Any:
+        """A figure of the ensemble (matplotlib Figure): "bilateral" (annual trade with its
+        band), "routes" or "currency" (mean flows across runs); see
+        `tradesim.io.plot.ensemble_figure`."""
+        from tradesim.io.plot import ensemble_figure
+
+        return ensemble_figure(self, kind, **options)
+
+    @cached_property
+    def _bands(self) -> xr.Dataset:
+        return self.bilateral_bands()
+
+    def _repr_html_(self) -> str:
+        from tradesim.io.display import ensemble_html
+
+        return ensemble_html(self, self._bands)
 
     def write_outputs(
         self, sources: Sequence[str | Path] = (), *, overrides: Sequence[str] = ()
@@ -403,7 +442,7 @@ class EnsembleResult:
 
             atomic_write(self.out / name, write)
             written.append(name)
-        bands = self.bilateral_bands().to_dataset(dim="statistic").to_dataframe().reset_index()
+        bands = bands_table(self.bilateral_bands(), "shipped_usd")
         bands = bands[bands["origin"] != bands["destination"]]
         atomic_write(self.out / "annual_bilateral_bands.csv", csv_writer(bands))
         written.append("annual_bilateral_bands.csv")
@@ -420,14 +459,10 @@ class EnsembleResult:
         return [*written, "manifest.json", "runs/"]
 
 
-def _statistics(stack: np.ndarray[Any, Any], quantiles: Sequence[float]) -> np.ndarray[Any, Any]:
-    """(n_stats, ...) mean, median and quantiles over the leading run axis."""
-    q = np.quantile(stack, [0.5, *quantiles], axis=0)
+def _statistics(stack: np.ndarray[Any, Any], levels: Sequence[float]) -> np.ndarray[Any, Any]:
+    """(1 + n_levels, ...): the mean, then the quantiles `levels`, over the leading run axis."""
+    q = np.quantile(stack, list(levels), axis=0)
     return np.concatenate([stack.mean(axis=0)[None], q], axis=0)
-
-
-def _stat_labels(quantiles: Sequence[float]) -> list[str]:
-    return ["mean", "median", *(f"q{q:g}" for q in quantiles)]
 
 
 def _read_slice(path: Path, name: str, lo: int, hi: int) -> np.ndarray[Any, Any]:
@@ -449,7 +484,8 @@ def summarize(
     variables: Iterable[str] = SUMMARY_VARIABLES,
     sum_over: Sequence[str] = (),
 ) -> xr.Dataset:
-    """Statistics across runs: mean, median and quantiles, monthly or annual.
+    """Statistics across runs, monthly or annual: for each variable NAME, NAME with a
+    `quantile` dimension (the median and `quantiles`) and NAME_mean (see `tradesim.io.bands`).
 
     With `minus`, statistics of the paired differences ``paths[i] - minus[i]`` (common random
     numbers make these much tighter than differences of means). `sum_over` names dimensions
@@ -465,7 +501,8 @@ def summarize(
         template = first.load()
     months = template["month"].values
     years = template["month"].dt.year.values
-    labels = _stat_labels(quantiles)
+    # One run has no band: its median is the run itself (as in `across_runs`).
+    levels = quantile_levels(quantiles) if len(paths) > 1 else quantile_levels(())
     out: dict[str, xr.DataArray] = {}
     for name in variables:
         da = template[name]
@@ -488,17 +525,33 @@ def summarize(
                 agg = np.add.reduceat if name in ANNUAL_SUMS else _mean_reduceat
                 starts = np.flatnonzero(np.r_[True, yr[1:] != yr[:-1]])
                 stack = agg(stack, starts, axis=1)
-            pieces.append(_statistics(stack, quantiles))
+            pieces.append(_statistics(stack, levels))
         values = np.concatenate(pieces, axis=1)
         time_dim = "year" if annual else "month"
         kept = [d for d in da.dims[1:] if d not in sum_over]
         coords: dict[Any, Any] = {d: template[d].values for d in kept}
         coords[time_dim] = np.array(unique_years) if annual else months
-        coords["statistic"] = labels
-        out[name] = xr.DataArray(
-            values, dims=("statistic", time_dim, *kept), coords=coords, attrs=da.attrs
-        )
-    return xr.Dataset(out).assign_attrs(runs=len(paths), paired=minus is not None)
+        dims = (time_dim, *kept)
+        out[f"{name}_mean"] = xr.DataArray(values[0], dims=dims, coords=coords)
+        coords["quantile"] = quantile_coord(levels)
+        out[name] = xr.DataArray(values[1:], dims=("quantile", *dims), coords=coords)
+    attrs = {
+        k: v for k, v in template.attrs.items() if k not in ("run", "scenario_sha256", "history")
+    }
+    kind = "paired differences (alternative - base)" if minus is not None else "runs"
+    attrs.update(
+        title=f"tradesim summary across {len(paths)} {kind}, scenario {attrs.get('scenario')}",
+        runs=len(paths),
+        paired=int(minus is not None),
+        quantiles=np.asarray(levels),
+    )
+    summary = describe(xr.Dataset(out, attrs=attrs))
+    if minus is not None:
+        for var in summary.data_vars.values():
+            var.attrs["description"] = "alternative - base, run by run: " + var.attrs.get(
+                "description", ""
+            )
+    return summary
 
 
 def _mean_reduceat(stack: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], axis: int) -> Any:
@@ -521,7 +574,7 @@ def run_ensemble(
     workers: int | None = None,
     scheduler: str | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
-    progress: Progress | None = None,
+    progress: ProgressArg = True,
     check: bool = False,
 ) -> EnsembleResult:
     """Run `runs` simulations of `scenario`, writing each as it finishes into `out`/runs.
@@ -534,7 +587,8 @@ def run_ensemble(
     workers
         Processes or local Dask workers; default: the number of cores.
     progress
-        Called as progress(done, total) after each finished run.
+        True (the default): a progress bar (tqdm.auto); False: none; a callable: called as
+        progress(done, total) after each finished run.
     check
         Verify the accounting identities every month of every run (SimulationError if not).
 
@@ -555,6 +609,7 @@ def run_ensemble(
     import time
 
     t0 = time.perf_counter()
+    progress = progress_callback(progress, scenario.name)
     store = _RunStore(Path(out), scenario)
     try:
         missing = [i for i in range(runs) if not store.is_done(i)]
@@ -599,21 +654,86 @@ class Comparison:
             annual=annual,
         )
 
-    def metrics(self) -> xr.Dataset:
-        """`paired_metrics` (trade, shares, welfare) of each run pair over the months both
-        share, with mean, median and quantiles over pairs."""
-        from tradesim.analysis.welfare import paired_metrics
+    @property
+    def routes(self) -> list[Route]:
+        """The routes the alternative's own shocks touch (those the base does not have)."""
+        alt, base = self.alternative.scenario, self.base.scenario
+        return shock_routes(alt, added_shocks(alt, base))
 
+    def metrics(self) -> xr.Dataset:
+        """`paired_metrics` of each run pair (trade, shares, welfare), across pairs: NAME by
+        `quantile` (the median and the band) and NAME_mean for each metric (see
+        `tradesim.io.bands`). Computed once (it reads every run) and kept."""
+        return self._metrics.copy()
+
+    def to_frame(self, metric: str = "route_change_usd") -> Any:
+        """A tidy pandas table of one metric of `metrics()`: a column per dimension, then
+        `mean` and one column per quantile. The default, the change in annual trade on the
+        routes the alternative's shocks touch; `bilateral_usd`, `welfare_usd` and the others
+        are listed in `tradesim.io.results.comparison_metrics` and
+        `tradesim.analysis.welfare.welfare`."""
+        metrics = self._metrics
+        if metric not in metrics:
+            known = ", ".join(str(v) for v in metrics.data_vars if not str(v).endswith("_mean"))
+            raise KeyError(f"no metric {metric!r}; known: {known}")
+        drop = [
+            c
+            for c in ("route_origin", "route_destination", "route_sectors")
+            if c in metrics[metric].coords
+        ]
+        table = bands_table(metrics, metric)
+        if drop:
+            coords = metrics[drop].to_dataframe().reset_index()
+            table = table.merge(coords, on="route", how="left")
+        return table
+
+    def plot(self, kind: str = "change", **options: Any) -> Any:
+        """A figure of the comparison (matplotlib Figure): "change", "routes", "currency" or
+        "diversion"; see `tradesim.io.plot.comparison_plot`."""
+        from tradesim.io.plot import comparison_plot
+
+        return comparison_plot(self, kind, **options)
+
+    def _repr_html_(self) -> str:
+        from tradesim.io.display import comparison_html
+
+        return comparison_html(self, self._metrics, self.routes)
+
+    @cached_property
+    def _metrics(self) -> xr.Dataset:
+        scenario = self.alternative.scenario
+        routes = self.routes
         per_run = [
-            paired_metrics(self.base.run(i), self.alternative.run(i), self.alternative.scenario)
+            paired_metrics(self.base.run(i), self.alternative.run(i), scenario, routes)
             for i in range(self.base.runs)
         ]
         stacked = xr.concat(per_run, dim="run")
-        q = [0.5, *self.base.quantiles]
-        stats = [stacked.mean("run"), *(stacked.quantile(v, dim="run", skipna=False) for v in q)]
-        stats = [d.drop_vars("quantile", errors="ignore") for d in stats]
-        labels = _stat_labels(self.base.quantiles)
-        return xr.concat(stats, dim=xr.DataArray(labels, dims="statistic"))
+        summary = describe(across_runs(stacked, self.base.quantiles), PAIRED_ATTRS)
+        return summary.assign_attrs(
+            comparison_attrs(self.base.scenario, self.alternative.scenario, self.base.runs)
+        )
+
+
+def comparison_attrs(base: Scenario, alternative: Scenario, runs: int) -> dict[str, Any]:
+    """Global attributes of a comparison's metrics."""
+    return global_attrs(
+        alternative.name,
+        base.seed,
+        title=f"tradesim comparison: {alternative.name} against {base.name}, paired runs",
+        base_scenario=base.name,
+        alternative_scenario=alternative.name,
+        runs=runs,
+    )
+
+
+def single_pair_metrics(base: SimulationResult, alternative: SimulationResult) -> xr.Dataset:
+    """`paired_metrics` of one pair of runs, in the form of `Comparison.metrics` (the
+    median is the pair itself; no band)."""
+    routes = shock_routes(alternative.scenario, added_shocks(alternative.scenario, base.scenario))
+    pair = paired_metrics(base.data, alternative.data, alternative.scenario, routes)
+    pair = pair.expand_dims(run=1)
+    summary = describe(across_runs(pair, ()), PAIRED_ATTRS)
+    return summary.assign_attrs(comparison_attrs(base.scenario, alternative.scenario, 1))
 
 
 def check_comparable(base: Scenario, alternative: Scenario) -> None:

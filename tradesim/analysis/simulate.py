@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tradesim.analysis.arguments import check_scenario, check_seed
+from tradesim.io.metadata import global_attrs
 from tradesim.io.results import SimulationResult, to_dataset
 from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario
@@ -32,9 +33,10 @@ def simulate(
         raise TypeError(f"check must be True or False, got {check!r}")
     raw = run_engine(scenario, seed, check=check)
     used = scenario.seed if seed is None else seed
+    used_int = used if isinstance(used, int) else None
     return SimulationResult(
         scenario=scenario,
-        seed=used if isinstance(used, int) else None,
-        data=to_dataset(raw),
+        seed=used_int,
+        data=to_dataset(raw, global_attrs(scenario.name, used_int)),
         timings=raw.timings,
     )

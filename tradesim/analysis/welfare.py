@@ -26,15 +26,18 @@ fall in the world price of what r exports is a loss on its net exports for the s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from tradesim.errors import SimulationError
+from tradesim.io.metadata import METRIC_ATTRS, describe
 from tradesim.io.results import comparison_metrics
 from tradesim.model.world import build_world
 from tradesim.scenario import Scenario
+from tradesim.scenario.focus import Route
 
 __all__ = ["WELFARE_COMPONENTS", "paired_metrics", "welfare"]
 
@@ -90,6 +93,30 @@ _DESCRIPTIONS = {
     "smart_welfare_usd": "SMART: revenue effect + consumer surplus",
 }
 
+
+def _paired_name(name: str) -> str:
+    return f"welfare_{name}" if name in WELFARE_COMPONENTS else name
+
+
+#: (units, long_name, description) of every variable of `paired_metrics`: the comparison's
+#: trade and share metrics and the welfare measures (components prefixed with welfare_).
+PAIRED_ATTRS: dict[str, tuple[str, str, str]] = {
+    **METRIC_ATTRS,
+    **{
+        _paired_name(name): ("USD", f"welfare: {name.removesuffix('_usd').replace('_', ' ')}", text)
+        for name, text in _DESCRIPTIONS.items()
+    },
+    "welfare_horizon_usd": (
+        "USD",
+        "welfare over the horizon",
+        "welfare_usd summed over the years both runs share, by region",
+    ),
+    "welfare_world_horizon_usd": (
+        "USD",
+        "world welfare over the horizon",
+        "welfare_usd summed over the years both runs share and over every region",
+    ),
+}
 
 F = np.ndarray[Any, Any]
 
@@ -320,11 +347,18 @@ def welfare(
     return ds
 
 
-def paired_metrics(base: xr.Dataset, alt: xr.Dataset, scenario: Scenario) -> xr.Dataset:
-    """`comparison_metrics` of one run pair with the welfare measures of `welfare` beside
-    them, over the months the two runs share (`welfare_*` variables by region)."""
+def paired_metrics(
+    base: xr.Dataset, alt: xr.Dataset, scenario: Scenario, routes: Sequence[Route] = ()
+) -> xr.Dataset:
+    """`comparison_metrics` of one run pair (with the changes on `routes`) and the welfare
+    measures of `welfare` beside them, over the months the two runs share (`welfare_*`
+    variables by region)."""
     b, a = xr.align(base, alt, join="inner")
-    metrics = comparison_metrics(b, a, list(scenario.economies))
+    metrics = comparison_metrics(b, a, list(scenario.economies), routes)
     w = welfare(b, a, scenario)
     w = w.rename({name: f"welfare_{name}" for name in WELFARE_COMPONENTS})
-    return xr.merge([metrics, w], compat="override", join="outer")
+    # Totals over the horizon, per run, so that their bands across runs are bands of totals.
+    horizon = w["welfare_usd"].sum("year") if "year" in w.dims else w["welfare_usd"].sum("month")
+    w["welfare_horizon_usd"] = horizon
+    w["welfare_world_horizon_usd"] = horizon.sum("region")
+    return describe(xr.merge([metrics, w], compat="override", join="outer"), PAIRED_ATTRS)

@@ -67,35 +67,38 @@ def align_horizons(base: Any, alt: Any, *, extend_base: bool) -> tuple[Any, str 
     return base, "\n".join(n for n in (note, common) if n)
 
 
-def format_welfare(metrics: Any, bands: bool, lo: str, hi: str) -> list[str]:
+def format_welfare(metrics: Any) -> list[str]:
     """Welfare over the horizon by region and for the world, USD billion: the components,
-    the total, and the SMART partial-equilibrium measure beside it."""
-    from tradesim.analysis.welfare import WELFARE_COMPONENTS
+    the total, and the SMART partial-equilibrium measure beside it (means across paired
+    runs; with a band, the band of each run's total over the horizon)."""
+    import xarray as xr
 
-    cols = [
-        *(f"welfare_{c}" for c in WELFARE_COMPONENTS),
-        "welfare_usd",
-        "smart_welfare_usd",
-    ]
+    from tradesim.analysis.welfare import WELFARE_COMPONENTS
+    from tradesim.cli.tables import aligned
+    from tradesim.io.bands import band, band_label
+
+    cols = [*(f"welfare_{c}" for c in WELFARE_COMPONENTS), "welfare_usd", "smart_welfare_usd"]
     heads = ["consumer", "producer", "tariff rev.", "frozen", "settlement", "total", "SMART"]
-    total = metrics[cols].sum("year") / 1e9
-    width = 12
-    lines = [
+    means = xr.Dataset({c: metrics[f"{c}_mean"].sum("year") / 1e9 for c in cols})
+    limits = band(metrics)
+    header = ["", *heads] + ([band_label(limits) + " of total"] if limits else [])
+    rows = [header]
+    for region in [*(str(r) for r in means["region"].values), "world"]:
+        if region == "world":
+            row, total = means.sum("region"), metrics["welfare_world_horizon_usd"]
+        else:
+            row = means.sel(region=region)
+            total = metrics["welfare_horizon_usd"].sel(region=region)
+        cells = [region, *(f"{float(row[c]):+.3f}" for c in cols)]
+        if limits:
+            lo, hi = (float(total.sel(quantile=q)) / 1e9 for q in limits)
+            cells.append(f"[{lo:+.3f}, {hi:+.3f}]")
+        rows.append(cells)
+    return [
         "Welfare over the horizon, USD billion (exact CES consumer surplus, producer price "
         "effects, tariff revenue, frozen payments, settlement costs; docs/model.md section 11)",
-        f"  {'':<8}" + "".join(f"{h:>{width}}" for h in heads),
+        *aligned(rows),
     ]
-    regions = [str(r) for r in total["region"].values]
-    for region in [*regions, "world"]:
-        row = total.sum("region") if region == "world" else total.sel(region=region)
-        mean = row.sel(statistic="mean")
-        cells = "".join(f"{float(mean[c]):>+{width}.3f}" for c in cols)
-        lines.append(f"  {region:<8}" + cells)
-        if bands:
-            band = row["welfare_usd"]
-            lines[-1] += f"   total [{float(band.sel(statistic=lo)):+.3f}, "
-            lines[-1] += f"{float(band.sel(statistic=hi)):+.3f}]"
-    return lines
 
 
 # ----------------------------------------------------------------------------- parsing helpers

@@ -11,15 +11,16 @@ import json
 import logging
 import sys
 import time
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tradesim import __version__
+from tradesim.cli.reference import shock_reference
+from tradesim.cli.tables import aligned
 from tradesim.errors import ScenarioError, TradesimError
 
-__all__ = ["main"]
+__all__ = ["aligned", "main", "shock_reference"]
 
 EXIT_USER_ERROR = 2
 FORMATS = ("csv", "parquet", "netcdf")
@@ -93,7 +94,8 @@ def _scenario_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="override a field, e.g. --set parameters.markup=1.3 (repeatable)",
+        help="override a field, e.g. --set 'shocks[0].rate=50%%' or --set"
+        " parameters.renewal_months=6 (repeatable)",
     )
     p.add_argument(
         "--allow-outside",
@@ -208,6 +210,26 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("alternatives", type=Path, nargs="+", metavar="ALT")
     _scenario_options(report)
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file")
+    report.add_argument(
+        "--runs",
+        type=_positive,
+        default=10,
+        help="paired runs per scenario, for the bands (default 10)",
+    )
+    report.add_argument(
+        "--quantiles",
+        type=_quantiles,
+        default=(0.05, 0.95),
+        help="band quantiles (default 0.05,0.95)",
+    )
+    report.add_argument(
+        "--executor",
+        choices=["serial", "processes", "dask"],
+        default="processes",
+        help="where the runs execute (default: local processes)",
+    )
+    report.add_argument("--workers", type=_positive, default=None, help="processes")
+    report.add_argument("--quiet", action="store_true", help="no progress output")
     report.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     plot = sub.add_parser(
@@ -215,6 +237,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
     plot.add_argument("--force", action="store_true", help="overwrite existing figures")
+
+    shares = sub.add_parser(
+        "shares",
+        help="origin shares of agent economies from a bilateral trade extract (BACI, Comtrade)",
+    )
+    shares.add_argument("extract", type=Path, metavar="EXTRACT", help="CSV of trade flows")
+    shares.add_argument("--year", type=int, required=True, help="the base year to read")
+    shares.add_argument(
+        "--scenario",
+        type=Path,
+        default=Path("scenarios/baseline.yaml"),
+        help="scenario to extend (default scenarios/baseline.yaml)",
+    )
+    shares.add_argument(
+        "--economies", nargs="+", default=None, help="agent economies (default: all of them)"
+    )
+    shares.add_argument("--out", type=Path, required=True, help="scenario file to write")
+    shares.add_argument("--name", default=None, help="scenario name (default: the file's stem)")
+    shares.add_argument(
+        "--concordance", type=Path, default=None, help="CSV hs2,sector (default: shipped)"
+    )
+    shares.add_argument(
+        "--keep-home",
+        action="store_true",
+        help="keep the scenario's home shares; take only the split of imports from the data",
+    )
+    shares.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files")
     schema.add_argument("--out", type=Path, default=None, help="file (default: standard output)")
@@ -226,12 +275,21 @@ def _parser() -> argparse.ArgumentParser:
 
     add_commands(sub, _scenario_options, _positive, _quantiles)
 
-    new = sub.add_parser("new", help="write a commented scenario that extends the baseline")
+    new = sub.add_parser(
+        "new", help="write a commented scenario that extends the baseline, in this folder"
+    )
     new.add_argument("name", help="scenario name (letters, digits, _ and -)")
     new.add_argument(
         "--extends", type=Path, default=Path("scenarios/baseline.yaml"), help="parent scenario"
     )
-    new.add_argument("--dir", type=Path, default=Path("scenarios"), help="where to write it")
+    new.add_argument(
+        "--out",
+        "--dir",
+        dest="dir",
+        type=Path,
+        default=Path("."),
+        help="folder to write NAME.yaml to (default: the current folder)",
+    )
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
 
@@ -405,9 +463,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import hashlib
 
-    from tradesim.analysis.ensemble import check_comparable, compare, scenario_hash
+    from tradesim.analysis.ensemble import (
+        check_comparable,
+        compare,
+        scenario_hash,
+        single_pair_metrics,
+    )
     from tradesim.analysis.simulate import simulate
-    from tradesim.analysis.welfare import paired_metrics
     from tradesim.cli.analysis_commands import align_horizons
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
 
@@ -434,8 +496,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         with writing_to(out), target as work:
             if args.runs == 1:
                 b, a = simulate(base), simulate(alt)
-                metrics = paired_metrics(b.data, a.data, alt)
-                metrics = metrics.expand_dims(statistic=["mean"])
+                metrics = single_pair_metrics(b, a)
             else:
                 _claim_comparison(work, key)
                 comparison = compare(
@@ -577,7 +638,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         check_comparable(base, alt)
     named = [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
     sources: dict[str, Sequence[str | Path]] = {s.name: scenario_files(p) for s, p in named}
-    text = html_report(base, alternatives, sources=sources)
+    text = html_report(
+        base,
+        alternatives,
+        runs=args.runs,
+        quantiles=args.quantiles,
+        sources=sources,
+        overrides=args.overrides,
+        executor=args.executor,
+        workers=args.workers,
+        progress=_Progress("report", args.quiet),
+    )
     with writing_to(args.out):
         atomic_write(args.out, _text_writer(text))
     print(f"Wrote {args.out} ({len(text) / 1e6:.1f} MB, self-contained)")
@@ -613,45 +684,60 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_shocks(args: argparse.Namespace) -> int:
-    print(shock_reference())
+def _cmd_shares(args: argparse.Namespace) -> int:
+    import os
+
+    from tradesim.io.outputs import check_file_target, writing_to
+    from tradesim.io.results import atomic_write
+    from tradesim.io.trade_data import CONCORDANCE, origin_shares_from_trade, scenario_yaml
+    from tradesim.scenario import load_scenario
+
+    flows = args.out.with_suffix(".flows.csv")
+    inputs = [*_inputs(args.scenario), args.extract]
+    for target in (args.out, flows):
+        check_file_target(target, force=args.force, inputs=inputs)
+    scenario = load_scenario(args.scenario, allow_outside=True)  # named by the user: trusted
+    economies = args.economies or list(scenario.economies)
+    concordance = args.concordance or CONCORDANCE
+    found = origin_shares_from_trade(
+        args.extract,
+        scenario,
+        economies,
+        args.year,
+        concordance=concordance,
+        keep_home=args.keep_home,
+    )
+    out_dir = args.out.parent if str(args.out.parent) else Path(".")
+    parent = Path(os.path.relpath(args.scenario, out_dir)).as_posix()
+    name = args.name or args.out.stem
+    text = scenario_yaml(found, scenario, parent, name, concordance)
+
+    def write_checked(tmp: Path) -> None:
+        tmp.write_text(text)
+        load_scenario(tmp, allow_outside=True)  # what is written must be a valid scenario
+
+    with writing_to(args.out):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.out, write_checked)
+        atomic_write(flows, _text_writer(found.flows_csv()))
+    rows = [["", "sector", *(o for o in scenario.regions)]]
+    for d, by_sector in found.shares.items():
+        for sector, row in by_sector.items():
+            rows.append([d, sector, *(f"{row.get(o, 0.0):.2%}" for o in scenario.regions)])
+    print(f"Origin shares in {args.year} ({found.rows_used} import rows of {args.extract}):")
+    print("\n".join(aligned(rows, left=2)))
+    print(f"\nWrote {args.out} (extends {parent}) and {flows.name}")
+    if out_dir.resolve() not in args.scenario.resolve().parents:
+        print(
+            f"note: it extends {args.scenario}, outside its own folder: commands that read it"
+            " need --allow-outside"
+        )
     return 0
 
 
-def shock_reference() -> str:
-    """Every shock type with its fields: type, default and description (from the schema)."""
-    from tradesim.scenario import _SHOCK_MODELS
-
-    lines: list[str] = []
-    for kind, model in _SHOCK_MODELS.items():
-        doc = (model.__doc__ or "").strip().splitlines()[0]
-        lines += [f"{kind}: {doc}"]
-        for name, info in model.model_fields.items():
-            if name == "type":
-                continue
-            required = info.is_required()
-            default = (
-                "required"
-                if required
-                else f"default {info.get_default(call_default_factory=True)!r}"
-            )
-            text = info.description or ""
-            lines.append(
-                f"  {name:<20} {_type_name(info.annotation):<24} {default}. {text}".rstrip()
-            )
-        lines.append("")
-    lines.append("Dates: YYYY-MM or YYYY-MM-DD (a mid-month date applies pro rata in its month).")
-    lines.append('Rates and changes: fractions (0.25) or percentages ("25%").')
-    return "\n".join(lines)
-
-
-def _type_name(annotation: Any) -> str:
-    text = str(annotation)
-    for old, new in (("typing.", ""), ("datetime.date", "date"), ("<class '", ""), ("'>", "")):
-        text = text.replace(old, new)
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _type_name(typing.get_args(annotation)[0])
-    return text.replace("Annotated[", "").split(",")[0] if "Annotated" in text else text
+def _cmd_shocks(args: argparse.Namespace) -> int:
+    print(shock_reference())
+    return 0
 
 
 NEW_TEMPLATE = """\
@@ -738,131 +824,161 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _format_bands(result: Any) -> str:
+    from tradesim.io.bands import band
+
     bands = result.bilateral_bands()
     names = list(result.scenario.economies)
     years = [int(y) for y in bands["year"].values]
-    lo, hi = (f"q{q:g}" for q in (result.quantiles[0], result.quantiles[-1]))
-
-    def cell(v: Any) -> str:
-        mean, a, b = (float(v.sel(statistic=k)) / 1e9 for k in ("mean", lo, hi))
-        return f"{mean:.2f} [{a:.2f}, {b:.2f}]"
-
+    limits = band(bands)
+    title = "Bilateral trade, USD billion: mean"
+    if limits:
+        title += f" [{limits[0]:.0%}, {limits[1]:.0%} quantiles]"
     lines = [
         f"Scenario {result.scenario.name!r}: {result.runs} runs, seed {result.scenario.seed}",
         "",
-        f"Bilateral trade, USD billion: mean [{lo}, {hi}]",
-        *_bilateral_rows(bands, names, years, cell, width=24, label=12),
+        title,
+        *_bilateral_rows(bands, "shipped_usd", names, years, signed=False),
     ]
     return "\n".join(lines)
 
 
+def _cell(summary: Any, name: str, *, signed: bool = True, scale: float = 1e9, **at: Any) -> str:
+    """'mean [lo, hi]' of one cell of a summary across runs (just the mean without a band)."""
+    from tradesim.io.bands import band
+
+    fmt = "+.3f" if signed else ".2f"
+    mean = float(summary[f"{name}_mean"].sel(at)) / scale
+    limits = band(summary)
+    if limits is None:
+        return f"{mean:{fmt}}"
+    lo, hi = (float(summary[name].sel({**at, "quantile": q})) / scale for q in limits)
+    return f"{mean:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def _two_line_rows(
+    label: str, summary: Any, cells: Sequence[tuple[str, dict[str, Any]]]
+) -> list[list[str]]:
+    """One row of means and, when the summary has a band, a row of [lo, hi] beneath it:
+    narrower than 'mean [lo, hi]' in every cell of a wide table."""
+    from tradesim.io.bands import band
+
+    limits = band(summary)
+    means = [label]
+    bands = [""]
+    for name, at in cells:
+        means.append(f"{float(summary[f'{name}_mean'].sel(at)) / 1e9:+.3f}")
+        if limits:
+            lo, hi = (float(summary[name].sel({**at, "quantile": q})) / 1e9 for q in limits)
+            bands.append(f"[{lo:+.3f}, {hi:+.3f}]")
+    return [means, bands] if limits else [means]
+
+
 def _bilateral_rows(
-    values: Any,
-    agents: Sequence[str],
-    years: Sequence[int],
-    cell: Callable[[Any], str],
-    *,
-    width: int,
-    label: int,
+    summary: Any, name: str, agents: Sequence[str], years: Sequence[int], *, signed: bool
 ) -> list[str]:
-    """A header of years and one row per direction between the agent economies."""
-    rows = [f"{'':<{label}}" + "".join(f"{y:>{width}}" for y in years)]
+    """A header of years and one row per direction between the agent economies, aligned."""
+    rows = [["", *(str(y) for y in years)]]
     for o in agents:
         for d in agents:
             if o != d:
-                da = values.sel(origin=o, destination=d)
-                cells = "".join(f"{cell(da.sel(year=y)):>{width}}" for y in years)
-                rows.append(f"{o + ' -> ' + d:<{label}}" + cells)
-    return rows
-
-
-def _cell(da: Any, bands: bool, lo: str, hi: str, scale: float = 1e9) -> str:
-    mean = float(da.sel(statistic="mean")) / scale
-    if not bands:
-        return f"{mean:+.3f}"
-    a, b = float(da.sel(statistic=lo)) / scale, float(da.sel(statistic=hi)) / scale
-    return f"{mean:+.3f} [{a:+.3f}, {b:+.3f}]"
+                cells = [
+                    _cell(summary, name, signed=signed, origin=o, destination=d, year=y)
+                    for y in years
+                ]
+                rows.append([f"{o} -> {d}", *cells])
+    return aligned(rows)
 
 
 def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
-    stats = list(m["statistic"].values)
-    bands = len(stats) > 1
-    lo, hi = (stats[2], stats[-1]) if bands else ("", "")
+    from tradesim.io.bands import band
+
+    limits = band(m)
     agents = list(base.economies)
     years = [int(y) for y in m["year"].values]
     what = f"{runs} paired runs" if runs > 1 else "one paired run"
-    band = f" mean [{lo}, {hi}]" if bands else ""
-    w = 26 if bands else 10
+    title = "Bilateral trade, change in USD billion"
+    if limits:
+        title += f": mean [{limits[0]:.0%}, {limits[1]:.0%} quantiles]"
     lines = [
         f"Compare {alt.name!r} with {base.name!r}: {what}"
         f" (common random numbers, seed {base.seed})",
         "",
-        f"Bilateral trade, change in USD billion{band}",
-        *_bilateral_rows(
-            m["bilateral_usd"], agents, years, lambda v: _cell(v, bands, lo, hi), width=w, label=14
-        ),
+        title,
+        *_bilateral_rows(m, "bilateral_usd", agents, years, signed=True),
     ]
-    mean = m.sel(statistic="mean")
-    moved = abs(mean["imports_by_origin_usd"]).max("origin")
+    moved = abs(m["imports_by_origin_usd_mean"]).max("origin")
     top = moved.where(moved["importer"].isin(agents)).stack(cell=("importer", "sector"))
     top = top.dropna("cell").sortby(top.dropna("cell"), ascending=False)[:5]
-    lines += ["", "Imports by origin, change over the horizon, USD billion (largest moves)"]
     largest = float(top.max()) if top.size else 0.0
+    rows: list[list[str]] = []
+    origins = [str(o) for o in m["origin"].values]
     for importer, sector in top["cell"].values:
-        if float(moved.sel(importer=importer, sector=sector)) <= 0.01 * largest or largest == 0:
+        if largest == 0 or float(moved.sel(importer=importer, sector=sector)) <= 0.01 * largest:
             continue  # negligible next to the largest move
-        row = mean["imports_by_origin_usd"].sel(importer=importer, sector=sector) / 1e9
-        parts = [
-            f"{o}{' (home)' if o == importer else ''} {float(row.sel(origin=o)):+.3f}"
-            for o in row["origin"].values
-        ]
-        creation = float(mean["trade_creation_usd"].sel(importer=importer, sector=sector)) / 1e9
-        diversion = float(mean["trade_diversion_usd"].sel(importer=importer, sector=sector)) / 1e9
-        lines.append(f"  {importer} {sector}: " + ", ".join(parts))
-        lines.append(
-            f"    trade creation {creation:+.3f} (change in imports), "
-            f"diverted to other suppliers {diversion:+.3f}"
-        )
+        at = {"importer": importer, "sector": sector}
+        cells = [("imports_by_origin_usd", {**at, "origin": o}) for o in origins]
+        cells += [("trade_creation_usd", at), ("trade_diversion_usd", at)]
+        rows += _two_line_rows(f"{importer} {sector}", m, cells)
+    lines += ["", "Imports by origin, change over the horizon, USD billion (largest moves)"]
+    if rows:
+        lines += aligned([["importer, sector", *origins, "creation", "diversion"], *rows])
+        lines.append("creation: change in imports from abroad;")
+        lines.append("diversion: imports gained by the foreign origins whose sales rose")
+    else:
+        lines.append("none")
     last = years[-1]
-    share = mean["currency_share"].sel(year=last)
+    share = m["currency_share_mean"].sel(year=last)
     lines += [
         "",
-        f"Settlement-currency shares between {', '.join(agents)}, {last}: base -> alternative",
+        f"Settlement-currency shares between {', '.join(agents)}, {last} (mean)",
     ]
+    share_rows = [["currency", "base", "alternative", "change, points"]]
     for c in share["currency"].values:
         b_, a_ = (float(share.sel(scenario=k, currency=c)) for k in ("base", "alternative"))
         if b_ or a_:
-            lines.append(f"  {c:<6} {b_:7.1%} -> {a_:7.1%}")
-    for name, title in (
-        ("tariff_revenue_usd", "Tariff revenue"),
-        ("frozen_usd", "Frozen payments"),
-    ):
-        total = m[name].sum("year")
-        cells = [
-            f"{d} {_cell(total.sel(destination=d), bands, lo, hi)}"
-            for d in total["destination"].values
-            if float(abs(total.sel(destination=d, statistic="mean"))) >= 5e5  # shown: >= 0.0005
-        ]
-        lines.append(
-            f"{title}, change over the horizon, USD billion: " + (", ".join(cells) or "none")
+            share_rows.append([str(c), f"{b_:.1%}", f"{a_:.1%}", f"{100 * (a_ - b_):+.2f}"])
+    lines += aligned(share_rows)
+    totals = m[[v for n in ("tariff_revenue_usd", "frozen_usd") for v in (n, f"{n}_mean")]].sum(
+        "year"
+    )
+    destinations = [
+        str(d)
+        for d in totals["destination"].values
+        if any(
+            float(abs(totals[f"{n}_mean"].sel(destination=d))) >= 5e5  # shown: >= 0.0005
+            for n in ("tariff_revenue_usd", "frozen_usd")
         )
+    ]
+    lines += ["", "Changes over the horizon, USD billion, by destination"]
+    if destinations:
+        table = [["", *destinations]]
+        for name, label in (
+            ("tariff_revenue_usd", "tariff revenue"),
+            ("frozen_usd", "frozen payments"),
+        ):
+            cells = [(name, {"destination": d}) for d in destinations]
+            table += _two_line_rows(label, totals, cells)
+        lines += aligned(table)
+    else:
+        lines.append("none")
     from tradesim.cli.analysis_commands import format_welfare
 
-    lines += ["", *format_welfare(m, bands, lo, hi)]
+    lines += ["", *format_welfare(m)]
     return "\n".join(lines)
 
 
 def _write_comparison(metrics: Any, out: Path) -> None:
+    from tradesim.io.bands import bands_table
     from tradesim.io.results import atomic_write, csv_writer, writer
 
     atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
     tables = {
-        "bilateral_change.csv": metrics["bilateral_usd"],
-        "imports_by_origin.csv": metrics["imports_by_origin_usd"],
+        "bilateral_change.csv": "bilateral_usd",
+        "imports_by_origin.csv": "imports_by_origin_usd",
     }
-    for name, da in tables.items():
-        df = da.to_dataset(dim="statistic").to_dataframe().reset_index()
-        atomic_write(out / name, csv_writer(df))
+    for file, name in tables.items():
+        df = bands_table(metrics, name)
+        atomic_write(out / file, csv_writer(df))
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -875,6 +991,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plot": _cmd_plot,
     "report": _cmd_report,
     "schema": _cmd_schema,
+    "shares": _cmd_shares,
     "shocks": _cmd_shocks,
     "new": _cmd_new,
 }

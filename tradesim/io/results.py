@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,12 @@ import numpy as np
 import xarray as xr
 
 from tradesim.errors import TradesimError
+from tradesim.io.metadata import METRIC_ATTRS, describe
 from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells, record_output
+from tradesim.io.routes import route_values
 from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
+from tradesim.scenario.focus import Route
 
 __all__ = [
     "SimulationResult",
@@ -40,37 +43,6 @@ __all__ = [
     "write_outputs",
     "writer",
 ]
-
-_DESCRIPTIONS = {
-    "shipped_usd": ("USD", "value shipped in the month (customs value, before tariff)"),
-    "delivered_usd": ("USD", "value delivered in the month"),
-    "settled_usd": ("USD", "payments settled in the month"),
-    "frozen_usd": ("USD", "payments frozen by financial sanctions in the month"),
-    "in_transit_usd": ("USD", "value shipped and not yet delivered, at month end"),
-    "pending_usd": ("USD", "value delivered and not yet paid or frozen, at month end"),
-    "frozen_stock_usd": ("USD", "value frozen so far (never lost from the books), at month end"),
-    "relationships": ("1", "active buyer-supplier relationships at month end"),
-    "tariff_revenue_usd": ("USD", "tariff revenue collected by the destination"),
-    "tariff_rate": ("1", "ad valorem tariff of the destination on the origin (fraction)"),
-    "exports_usd": ("USD", "sales abroad summed over the origin's suppliers (exporter side)"),
-    "price_wedge": (
-        "1",
-        "delivered over supplier price: trade cost x (1 + tariff) x (1 + secondary cost)",
-    ),
-    "price_index": ("1", "CES index of the origin's supplier prices in USD, 1 at month 0"),
-    "buyer_price_index": (
-        "1",
-        "CES index of delivered prices faced by buyers, 1 in the base; NaN (undefined) when "
-        "every supplier of the sector is closed to the destination",
-    ),
-    "outlay_usd": (
-        "USD",
-        "what buyers pay: customs value plus tariff and secondary-sanction cost",
-    ),
-    "per_usd": ("currency per USD", "exchange rate"),
-    "demand_index": ("1", "real demand index (baseline path), 1 at month 0"),
-    "world_price_index": ("1", "world price index (baseline path), 1 at month 0"),
-}
 
 
 @dataclass(frozen=True)
@@ -96,9 +68,44 @@ class SimulationResult:
         """Annual settlement-currency shares on a route; see `currency_shares`."""
         return currency_shares(self, origin, destination, both_ways=both_ways)
 
+    def to_frame(
+        self, variable: str = "shipped_usd", *, annual: bool = False, drop_zeros: bool = True
+    ) -> Any:
+        """One variable as a tidy pandas table: a column per dimension (month or, with
+        `annual`, year; origin, destination, sector, currency where it has them) and a value
+        column named after the variable; exact zeros (domestic cells, closed routes) left out
+        unless `drop_zeros` is False. Annual values are sums of monthly flows and means of
+        stocks and indices."""
+        from tradesim.io.display import annual as annual_values
+        from tradesim.io.display import tidy
 
-def to_dataset(raw: RawRun) -> xr.Dataset:
-    """Label a raw run's arrays, dropping burn-in months."""
+        if variable not in self.data:
+            known = ", ".join(str(v) for v in self.data.data_vars)
+            raise KeyError(f"no variable {variable!r}; known: {known}")
+        da = annual_values(self.data, variable) if annual else self.data[variable]
+        return tidy(da.rename(variable), drop_zeros=drop_zeros)
+
+    def plot(self, kind: str = "routes", **options: Any) -> Any:
+        """A figure of this run (a matplotlib Figure; needs the `plot` extra).
+
+        kind: "routes" (monthly trade on the routes the scenario's shocks touch, shock dates
+        marked), "bilateral" (annual trade between the agent economies, observed points where
+        known) or "currency" (settlement-currency shares between the first two agent
+        economies). `options` go to the figure function in `tradesim.io.plot`.
+        """
+        from tradesim.io.plot import result_figure
+
+        return result_figure(self, kind, **options)
+
+    def _repr_html_(self) -> str:
+        from tradesim.io.display import result_html
+
+        return result_html(self)
+
+
+def to_dataset(raw: RawRun, attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Label a raw run's arrays, dropping burn-in months; `attrs` are the global attributes
+    (see `tradesim.io.metadata.global_attrs`)."""
     w = raw.world
     keep = slice(w.burn_in, None)
     coords = {
@@ -129,10 +136,8 @@ def to_dataset(raw: RawRun) -> xr.Dataset:
     variables["per_usd"] = (("month", "currency"), raw.per_usd[keep])
     variables["demand_index"] = (("month", "region"), raw.demand[keep])
     variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
-    ds = xr.Dataset(variables, coords=coords)
-    for name, (units, text) in _DESCRIPTIONS.items():
-        ds[name].attrs.update(units=units, description=text)
-    return ds
+    ds = xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
+    return describe(ds)
 
 
 def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
@@ -164,7 +169,10 @@ def annual_bilateral(result: SimulationResult, variable: str = "shipped_usd") ->
     da = result.data[variable]
     da = da.sum([d for d in ("sector", "currency") if d in da.dims])
     out = _foreign(da).groupby("month.year").sum()
-    out.attrs = {"units": "USD", "description": f"annual {variable} by origin and destination"}
+    out.attrs = dict(da.attrs)
+    out.attrs["description"] = (
+        f"annual total of {variable} by origin and destination, domestic sales excluded"
+    )
     return out
 
 
@@ -192,17 +200,28 @@ def currency_shares(
     value = settled_value(
         result.data, regions if both_ways else [origin], regions if both_ways else [destination]
     )
-    return shares_of(value.groupby("month.year").sum(), "currency").rename("currency_share")
+    shares = shares_of(value.groupby("month.year").sum(), "currency").rename("currency_share")
+    return _with_attrs(shares, "currency_share", f"route {origin}-{destination}")
 
 
 def origin_shares(result: SimulationResult, destination: str) -> xr.DataArray:
     """Annual share of each origin (itself included) in a destination's purchases, by
     sector: where its buyers' spending goes, the lens for trade diversion."""
     da = result.data["shipped_usd"].sel(destination=destination, drop=True).sum("currency")
-    return shares_of(da.groupby("month.year").sum(), "origin").rename("origin_share")
+    shares = shares_of(da.groupby("month.year").sum(), "origin").rename("origin_share")
+    return _with_attrs(shares, "origin_share", f"destination {destination}")
 
 
-def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str]) -> xr.Dataset:
+def _with_attrs(da: xr.DataArray, name: str, where: str) -> xr.DataArray:
+    from tradesim.io.metadata import VARIABLE_ATTRS
+
+    units, long_name, text = VARIABLE_ATTRS[name]
+    return da.assign_attrs(units=units, long_name=long_name, description=f"{text}; {where}")
+
+
+def comparison_metrics(
+    base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str], routes: Sequence[Route] = ()
+) -> xr.Dataset:
     """Paired differences alternative - base of one run pair (same seed), in USD.
 
     - `bilateral_usd` (year, origin, destination): change in trade, domestic sales excluded;
@@ -215,7 +234,10 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
       (for a tariff cut on a partner: imports diverted *from* the others, with sign flipped);
     - `currency_share` (scenario, year, currency): settlement shares on the agent economies'
       routes, both ways, in base and alternative;
-    - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes.
+    - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes;
+    - with `routes` (see `tradesim.scenario.focus`): `route_change_usd` and `route_base_usd`
+      (route, year), the change in the value shipped on each route (its sectors only) and its
+      value in the base.
 
     Welfare by region is `tradesim.analysis.welfare.welfare` (`paired_metrics` gives both).
     """
@@ -244,7 +266,7 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
         "tariff_revenue_usd", base
     )
     d_frozen = by_destination("frozen_usd", alt) - by_destination("frozen_usd", base)
-    return xr.Dataset(
+    metrics = xr.Dataset(
         {
             "bilateral_usd": bilateral,
             "imports_by_origin_usd": by_origin,
@@ -255,6 +277,11 @@ def comparison_metrics(base: xr.Dataset, alt: xr.Dataset, agents: Sequence[str])
             "frozen_usd": d_frozen,
         }
     )
+    if routes:
+        before = route_values(base, routes)
+        metrics["route_change_usd"] = route_values(alt, routes) - before
+        metrics["route_base_usd"] = before
+    return describe(metrics, METRIC_ATTRS)
 
 
 def _agent_pairs(result: SimulationResult) -> list[tuple[str, str]]:
@@ -446,9 +473,7 @@ def write_outputs(
 
     if "netcdf" in formats:
         ds = result.data.assign_attrs(
-            scenario=result.scenario.name,
-            seed=str(result.seed),
-            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            history=dt.datetime.now(dt.UTC).isoformat(timespec="seconds") + " written by tradesim"
         )
         save("result.nc", lambda p: ds.to_netcdf(p, engine="scipy"))
     for name, table in _tables(result).items():

@@ -517,7 +517,8 @@ def scenario_files(path: str | Path) -> list[Path]:
 
 
 def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
-    """Apply one `path.to.field=value` (value read as YAML) to the scenario data."""
+    """Apply one `path.to.field=value` (value read as YAML) to the scenario data; list
+    items by index, as `shocks.3.rate` or `shocks[3].rate`."""
     where = f"--set {assignment}"
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
@@ -532,7 +533,9 @@ def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
             ) from None
     else:
         value = ""
-    parts: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    # shocks[3].rate (the form error messages use) and shocks.3.rate are the same path
+    dotted = re.sub(r"\[\s*(\d+)\s*\]", r".\1", key.strip()).lstrip(".")
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
     node = data
     for i, part in enumerate(parts[:-1]):
         child = node[part] if _has(node, part) else None
@@ -567,8 +570,8 @@ def load_scenario(
     """Read and validate a scenario file, resolving `extends:`.
 
     `overrides` are `path.to.field=value` assignments (the value read as YAML), applied to the
-    resolved file and validated like it, e.g. ``parameters.markup=1.3`` or
-    ``shocks.0.rate=25%``.
+    resolved file and validated like it, e.g. ``parameters.markup=1.3``,
+    ``shocks.0.rate=25%`` or ``shocks[0].rate=25%``.
 
     `extends:` may name only files in the scenario's own folder tree (its folder and the
     folders below), so that a scenario file from elsewhere cannot read other files on the

@@ -246,10 +246,15 @@ class Parameters(_Model):
 
 
 class _ShockBase(_Model):
-    name: str | None = Field(None, description="a label for reports and manifests")
-    start: Date = Field(description="first date it applies (a mid-month date is pro-rated)")
-    end: Date | None = Field(None, description="first date the shock no longer applies")
-    ramp_months: int = Field(0, ge=0, le=240, description="months of linear phase-in")
+    name: str | None = Field(None, description="a label for reports, figures and manifests")
+    start: Date = Field(
+        description="first date it applies, a mid-month date pro-rated [date: YYYY-MM or "
+        "YYYY-MM-DD]"
+    )
+    end: Date | None = Field(
+        None, description="first date it no longer applies; none: to the end [date]"
+    )
+    ramp_months: int = Field(0, ge=0, le=240, description="linear phase-in [months]")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> _ShockBase:
@@ -265,27 +270,36 @@ class TariffShock(_ShockBase):
     """Ad valorem tariff by an importer on an origin's goods."""
 
     type: Literal["tariff"]
-    importer: str
-    origin: str
-    sectors: Sectors = "all"
-    rate: Annotated[Rate, Field(ge=0, le=5)]
+    importer: str = Field(description="region that levies the tariff [region]")
+    origin: str = Field(description="region whose goods are taxed [region]")
+    sectors: Sectors = Field("all", description="sectors taxed, or all [sector names]")
+    rate: Annotated[Rate, Field(ge=0, le=5)] = Field(
+        description='ad valorem rate on the customs value [fraction: 0.25 or "25%"]'
+    )
 
 
 class TradeChannel(_Model):
     """A sanction's trade channel: sectors embargoed both ways between imposer and target."""
 
-    sectors: Sectors = Field(default_factory=list, description="embargoed both ways")
+    sectors: Sectors = Field(
+        default_factory=list, description="embargoed both ways, or all [sector names]"
+    )
 
 
 class FinancialChannel(_Model):
     """A sanction's financial channel: payment freezes and cut-off from clearing."""
 
-    freeze_probability: Annotated[Rate, Field(ge=0, le=1)] = 0.0
+    freeze_probability: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0,
+        description="chance that a payment to the target in an affected currency is frozen "
+        "[fraction per payment]",
+    )
     cutoff_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
-        0.0, description="share of the target's firms and buyers cut off from the currency"
+        0.0,
+        description="share of the target's firms and buyers cut off from the currency [fraction]",
     )
     currencies: list[str] | None = Field(
-        None, description="currencies affected; default: the imposer's currency"
+        None, description="currencies affected; default: the imposer's [currency codes]"
     )
 
 
@@ -293,7 +307,9 @@ class SecondaryChannel(_Model):
     """A sanction's secondary channel: a cost on third countries' trade with the target."""
 
     cost: Annotated[Rate, Field(ge=0, le=5)] = Field(
-        0.0, description="extra cost on routes between the target and third countries"
+        0.0,
+        description="extra cost on routes between the target and third countries "
+        "[fraction of the delivered price]",
     )
 
 
@@ -301,28 +317,42 @@ class SanctionShock(_ShockBase):
     """Sanctions by an imposer on a target, through three channels."""
 
     type: Literal["sanction"]
-    imposer: str
-    target: str
-    trade: TradeChannel = TradeChannel()
-    financial: FinancialChannel = FinancialChannel()
-    secondary: SecondaryChannel = SecondaryChannel()
+    imposer: str = Field(description="region that imposes the sanctions [region]")
+    target: str = Field(description="region sanctioned [region]")
+    trade: TradeChannel = Field(TradeChannel(), description="embargo: sectors")
+    financial: FinancialChannel = Field(
+        FinancialChannel(), description="payment freezes and clearing cut-off"
+    )
+    secondary: SecondaryChannel = Field(
+        SecondaryChannel(), description="cost on third countries' trade with the target"
+    )
 
 
 class SettlementPolicyShock(_ShockBase):
     """A change to settlement on a route (both directions): fees and availability."""
 
     type: Literal["settlement_policy"]
-    route: Annotated[list[str], Field(min_length=2, max_length=2)]
-    currencies: Annotated[list[str], Field(min_length=1)]
-    fee_change: float = Field(0.0, ge=-0.2, le=0.2)
-    available: bool | None = None
+    route: Annotated[list[str], Field(min_length=2, max_length=2)] = Field(
+        description="the two regions, both directions [two regions]"
+    )
+    currencies: Annotated[list[str], Field(min_length=1)] = Field(
+        description="currencies the policy applies to [currency codes]"
+    )
+    fee_change: float = Field(
+        0.0, ge=-0.2, le=0.2, description="change in the cost of settling [fraction of value]"
+    )
+    available: bool | None = Field(
+        None, description="true: made available, false: withdrawn, none: unchanged"
+    )
 
 
 class _ChangeShock(_ShockBase):
     change: Annotated[Rate, Field(gt=-1, le=100)] | None = Field(
-        None, description="relative change while active (0.2 = +20%)"
+        None, description='relative change while active [fraction: 0.2 or "20%" = +20%]'
     )
-    path: ChangePath | None = Field(None, description="dated relative changes, interpolated")
+    path: ChangePath | None = Field(
+        None, description="dated relative changes, interpolated [YYYY-MM: fraction]"
+    )
 
     @model_validator(mode="after")
     def _one_of_change_or_path(self) -> _ChangeShock:
@@ -335,39 +365,41 @@ class ExchangeRateShock(_ChangeShock):
     """A currency's rate per USD moves (positive change = depreciation against the USD)."""
 
     type: Literal["exchange_rate"]
-    currency: str
+    currency: str = Field(description="currency whose rate per USD moves [currency code]")
 
 
 class DemandShock(_ChangeShock):
     """A region's real demand moves."""
 
     type: Literal["demand"]
-    region: str
+    region: str = Field(description="region whose real demand moves [region]")
 
 
 class WorldPriceShock(_ChangeShock):
     """A sector's world price moves."""
 
     type: Literal["world_price"]
-    sector: str
+    sector: str = Field(description="sector whose world price moves [sector name]")
 
 
 class TradeCostShock(_ChangeShock):
     """Trade costs on a route (one direction) change."""
 
     type: Literal["trade_cost"]
-    origin: str
-    destination: str
-    sectors: Sectors = "all"
+    origin: str = Field(description="exporting region [region]")
+    destination: str = Field(description="importing region [region]")
+    sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
 
 
 class CapacityShock(_ShockBase):
     """The productive capacity of an agent economy's firms in some sectors changes."""
 
     type: Literal["capacity"]
-    origin: str
-    sectors: Sectors = "all"
-    change: Annotated[Rate, Field(gt=-1, le=100)]
+    origin: str = Field(description="agent economy whose firms' capacity changes [region]")
+    sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
+    change: Annotated[Rate, Field(gt=-1, le=100)] = Field(
+        description='relative change in capacity [fraction: -0.4 or "-40%"]'
+    )
 
 
 Shock = Annotated[
@@ -437,3 +469,9 @@ class Scenario(_Model):
     @property
     def n_months(self) -> int:
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def _repr_html_(self) -> str:
+        """A compact summary for notebooks: horizon, economies, sectors, shocks."""
+        from tradesim.scenario.display import scenario_html
+
+        return scenario_html(self)
