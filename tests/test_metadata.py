@@ -41,7 +41,8 @@ def test_comparison_metrics_describe_themselves(tmp_path):
     assert_described(metrics)
     assert metrics.attrs["base_scenario"] == "small"
     assert metrics["currency_share"].attrs["units"] == "1"
-    assert "consumer price effect" in metrics["welfare_usd"].attrs["description"]
+    assert "consumer, producer, tariff revenue" in metrics["welfare_usd"].attrs["description"]
+    assert metrics["welfare_consumer_usd"].attrs["units"] == "USD"
     assert "tariff revenue" != metrics["welfare_usd"].attrs["long_name"]
     assert metrics["quantile"].values.tolist() == [0.5]  # one pair: no band
     metrics.to_netcdf(tmp_path / "m.nc", engine="scipy")

@@ -38,6 +38,7 @@ FLOW_VARIABLES = frozenset(
         "frozen_usd",
         "tariff_revenue_usd",
         "exports_usd",
+        "outlay_usd",
     }
 )
 
@@ -105,6 +106,11 @@ VARIABLE_ATTRS: dict[str, tuple[str, str, str]] = {
         "buyer price index",
         "CES index of delivered prices faced by buyers, 1 in the base; NaN (undefined) when "
         "every supplier of the sector is closed to the destination",
+    ),
+    "outlay_usd": (
+        "USD",
+        "buyers' outlay",
+        "what buyers pay in the month: customs value plus tariff and secondary-sanction cost",
     ),
     "per_usd": ("currency per USD", "exchange rate", "units of the currency per US dollar"),
     "demand_index": ("1", "demand index", "real demand index (baseline path), 1 at month 0"),
