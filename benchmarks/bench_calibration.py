@@ -4,12 +4,15 @@ calibrated baseline's ensemble mean reproduces the observed figures.
     python benchmarks/bench_calibration.py           # calibrate, then check the shipped file
     python benchmarks/bench_calibration.py --check   # only the ensemble check
 
-Targets (issue: calibration): default calibration under 5 minutes on 2 cores; ensemble mean
-of the calibrated baseline within 3% of every observed direction-year value.
+Targets: the full default calibration of the baseline within 10 minutes on 2 cores (issue
+12, item 7; the calibration issue asked for 5); ensemble mean of the calibrated baseline
+within 3% of every observed direction-year value. The wall time depends on the machine's
+load: state it with the figure.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -27,9 +30,13 @@ def main(check_only: bool) -> None:
     if not check_only:
         t0 = time.perf_counter()
         _, report = calibrate(load_scenario(ROOT / "scenarios" / "baseline.yaml"), workers=2)
+        wall = time.perf_counter() - t0
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(
-            f"default calibration: {time.perf_counter() - t0:.1f} s wall, "
-            f"{report.evaluations} evaluations, converged: {report.converged}"
+            f"full default calibration of the baseline: {wall:.1f} s wall on 2 workers"
+            f" (target <= 600 s), {report.evaluations} evaluations, {report.replications}"
+            f" replications each, converged: {report.converged}; load average at the end"
+            f" {load:.1f} on {os.cpu_count()} cores"
         )
     scenario = load_scenario(ROOT / "scenarios" / "baseline_calibrated.yaml")
     with tempfile.TemporaryDirectory() as out:

@@ -134,7 +134,7 @@ def cli_reference() -> str:
     lines = ["# Command-line reference", "",
              "The help of each command, as the installed `tradesim` prints it.", ""]
     commands = ["run", "validate", "compare", "attribute", "sweep", "sensitivity", "calibrate",
-                "report", "plot", "schema", "shocks", "new"]
+                "backtest", "report", "plot", "schema", "shocks", "new"]
     for command in commands:
         buffer = io.StringIO()
         with redirect_stdout(buffer):

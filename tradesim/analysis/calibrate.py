@@ -65,9 +65,17 @@ class Observation:
 
 
 def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
-    """Read observed annual flows from a CSV with columns year, origin, destination,
+    """Read observed annual flows: a file in the tidy format of `tradesim.io.observed`
+    (its annual TOTAL rows), or the older CSV with columns year, origin, destination,
     value_usd_bn (and optionally source). Raises CalibrationError naming file and line."""
+    from tradesim.io.observed import annual_totals, is_tidy, read_observed
+
     path = Path(path)
+    if is_tidy(path):
+        return [
+            Observation(t.year, t.origin, t.destination, t.value_usd, t.source)
+            for t in annual_totals(read_observed(path))
+        ]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -317,6 +325,9 @@ class CalibrationReport:
     created: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
+    # The estimates' covariance V (sandwich above), rows and columns in `parameters` order:
+    # what `run --parameter-uncertainty` draws from (tradesim.analysis.uncertainty).
+    covariance: list[list[float]] | None = None
 
     @property
     def estimates(self) -> dict[str, float]:
@@ -486,6 +497,7 @@ def calibrate(
         se = np.sqrt(np.clip(np.diag(variance), 0.0, None))
     except np.linalg.LinAlgError:
         se = np.full(len(params), math.inf)
+        variance = None
 
     converged = bool(best.success) and rank == len(params)
     status = best.message if rank == len(params) else f"{best.message}; Jacobian rank deficient"
@@ -527,6 +539,7 @@ def calibrate(
         holdout_years=sorted(set(holdout)),
         holdout_mean_abs_error_pct=float(np.mean(out_errors)) if out_errors else None,
         scenario=scenario.name,
+        covariance=None if variance is None else [[float(v) for v in r] for r in variance],
     )
     return _with_values(scenario, params, x), report
 

@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -52,6 +52,9 @@ from tradesim.io.results import (
 )
 from tradesim.scenario import Scenario
 from tradesim.scenario.focus import Route, added_shocks, shock_routes
+
+if TYPE_CHECKING:
+    from tradesim.analysis.uncertainty import ParameterEstimates
 
 __all__ = [
     "Comparison",
@@ -173,8 +176,13 @@ def _prepare_local_worker(parent: int | None = None) -> None:
 
 
 def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dataset:
-    """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset."""
+    """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset.
+    `scenario` may be a `ParameterDraws` (parameter uncertainty): run `index` then uses its
+    own drawn parameters, with the same seed."""
     from tradesim.model.engine import run_engine
+
+    if hasattr(scenario, "for_run"):
+        scenario = scenario.for_run(index)
 
     raw = run_engine(scenario, run_seed(scenario, index), check=check)
     return to_dataset(raw, global_attrs(scenario.name, scenario.seed, run=index))
@@ -199,7 +207,7 @@ class _RunStore:
     another scenario copied in is refused, never counted as finished.
     """
 
-    def __init__(self, out: Path, scenario: Scenario):
+    def __init__(self, out: Path, scenario: Scenario, extra: str = ""):
         self.out = out
         self.dir = out / "runs"
         fresh = not out.exists() or not any(out.iterdir()) or (out / "ensemble.json").exists()
@@ -209,6 +217,10 @@ class _RunStore:
                 mark_output(out, "ensemble")
             self.dir.mkdir(parents=True, exist_ok=True)
             self.scenario_sha256 = scenario_hash(scenario)
+            if extra:  # e.g. the parameter distribution of runs with parameter uncertainty
+                self.scenario_sha256 = hashlib.sha256(
+                    (self.scenario_sha256 + extra).encode()
+                ).hexdigest()
             meta = out / "ensemble.json"
             if meta.exists():
                 try:
@@ -576,6 +588,7 @@ def run_ensemble(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     progress: ProgressArg = True,
     check: bool = False,
+    parameter_uncertainty: ParameterEstimates | str | Path | None = None,
 ) -> EnsembleResult:
     """Run `runs` simulations of `scenario`, writing each as it finishes into `out`/runs.
 
@@ -591,6 +604,10 @@ def run_ensemble(
         progress(done, total) after each finished run.
     check
         Verify the accounting identities every month of every run (SimulationError if not).
+    parameter_uncertainty
+        The calibrated parameters' estimates and covariance (a `ParameterEstimates` or the
+        path of a calibration report): each run draws its own parameters from them (see
+        `tradesim.analysis.uncertainty`), so the bands hold parameter and model noise.
 
     Notes
     -----
@@ -610,7 +627,16 @@ def run_ensemble(
 
     t0 = time.perf_counter()
     progress = progress_callback(progress, scenario.name)
-    store = _RunStore(Path(out), scenario)
+    work: Any = scenario
+    extra = ""
+    if parameter_uncertainty is not None:
+        from tradesim.analysis.uncertainty import ParameterDraws, ParameterEstimates, store_extra
+
+        if not isinstance(parameter_uncertainty, ParameterEstimates):
+            parameter_uncertainty = ParameterEstimates.from_report(parameter_uncertainty)
+        work = ParameterDraws(scenario, parameter_uncertainty)
+        extra = store_extra(parameter_uncertainty)
+    store = _RunStore(Path(out), scenario, extra)
     try:
         missing = [i for i in range(runs) if not store.is_done(i)]
         done = runs - len(missing)
@@ -620,7 +646,7 @@ def run_ensemble(
             progress(done, runs)
         if missing:
             for index, data in _EXECUTORS[executor](
-                scenario, missing, workers=workers, scheduler=scheduler, check=check
+                work, missing, workers=workers, scheduler=scheduler, check=check
             ):
                 store.write(index, data)
                 done += 1

@@ -159,6 +159,17 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default out/NAME; with several scenarios, OUT/NAME each)",
     )
     run.add_argument("--check", action="store_true", help="verify accounting every month")
+    run.add_argument(
+        "--parameter-uncertainty",
+        nargs="?",
+        const=True,
+        default=None,
+        type=Path,
+        metavar="REPORT",
+        help="draw the calibrated parameters per run from their covariance (REPORT, default"
+        " the scenario's NAME.report.json); also runs the estimates with the same seeds and"
+        " reports whether parameter or model noise dominates",
+    )
     run.add_argument("--plot", action="store_true", help="write figures next to the outputs")
     run.add_argument(
         "--format",
@@ -202,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--max-evaluations", type=_positive, default=60, help="per start (default 60)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     cal.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    from tradesim.cli.backtest_command import add_parser as add_backtest
+
+    add_backtest(sub, _scenario_options)
 
     report = sub.add_parser(
         "report", help="one self-contained HTML report of a base and alternatives"
@@ -400,6 +415,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
     from tradesim.io.results import format_summary, write_outputs
 
+    if getattr(args, "parameter_uncertainty", None) and args.runs < 2:
+        raise TradesimError("--parameter-uncertainty needs an ensemble: --runs 2 or more")
     scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
     folders = unique_names(s.name for _, s in scenarios)
     all_inputs = [f for path, _ in scenarios for f in _inputs(path)]
@@ -415,6 +432,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if k:
             print()
         key = scenario_hash(scenario) if args.runs > 1 else None
+        if getattr(args, "parameter_uncertainty", None):
+            from tradesim.cli import uncertainty_command as uc
+
+            estimates, key = uc.estimates_for(scenario, path, args)
         target = OutputFolder(out, force=args.force, inputs=all_inputs, resume_key=key)
         with writing_to(out), target as work:
             if args.runs == 1:
@@ -425,12 +446,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 )
                 names = [p.name for p in written]
             else:
-                ensemble = _ensemble(scenario, work, args)
+                extra: list[str] = []
+                if getattr(args, "parameter_uncertainty", None):
+                    ensemble, extra = uc.ensemble_with_parameter_uncertainty(
+                        scenario, estimates, work, args
+                    )
+                else:
+                    ensemble = _ensemble(scenario, work, args)
                 print(_format_bands(ensemble))
                 if ensemble.computed < ensemble.runs:
                     reused = ensemble.runs - ensemble.computed
                     print(f"\n{reused} runs were found in {work}/runs and reused")
-                names = ensemble.write_outputs(sources, overrides=args.overrides)
+                names = ensemble.write_outputs(sources, overrides=args.overrides) + extra
             if args.plot:
                 from tradesim.io.plot import plot_result_dir
 
@@ -988,6 +1015,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
     "compare": _cmd_compare,
     "calibrate": _cmd_calibrate,
+    "backtest": lambda args: _backtest(args),
     "plot": _cmd_plot,
     "report": _cmd_report,
     "schema": _cmd_schema,
@@ -1001,6 +1029,12 @@ def _analysis_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     from tradesim.cli.analysis_commands import COMMANDS as ANALYSIS
 
     return ANALYSIS
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from tradesim.cli.backtest_command import cmd_backtest
+
+    return cmd_backtest(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
