@@ -43,7 +43,9 @@ def _observed(scenario, years):
     ]
 
 
-FAST = dict(runs=3, replications=1, starts=1, max_evaluations=4, workers=1, executor="serial")
+FAST = dict(
+    runs=3, replications=1, starts=1, max_evaluations=4, workers=1, executor="serial", bars=False
+)
 
 
 def test_backtest_fold_scores_model_and_naive_forecasts(tmp_path):

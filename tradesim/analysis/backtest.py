@@ -224,13 +224,15 @@ def backtest(
     workers: int | None = None,
     executor: ExecutorName = "processes",
     progress: Callable[[str], None] | None = None,
+    bars: bool = True,
 ) -> BacktestResult:
     """Fit on `fit` years and forecast `test` years, or, with `leave_one_out`, fit on all
     observed years but one, for each year in turn.
 
     Calibration uses `calibrate` with `parameters` (default: its default parameters for the
-    scenario); the forecast is
-    an ensemble of `runs` runs of the calibrated scenario (bands: its 5% and 95% quantiles).
+    scenario); the forecast is an ensemble of `runs` runs of the calibrated scenario (bands:
+    its 5% and 95% quantiles). `progress` receives a line at each stage; `bars` shows the
+    calibration's and the ensemble's progress bars.
     """
     from tradesim.analysis.ensemble import run_ensemble
 
@@ -277,6 +279,7 @@ def backtest(
             starts=starts,
             max_evaluations=max_evaluations,
             workers=workers,
+            progress=bars,
         )
         if progress:
             progress(f"fit {_span(fit_years)} -> test {_span(test_years)}: {runs} runs")
@@ -287,6 +290,7 @@ def backtest(
                 out=tmp,
                 executor=executor,
                 workers=workers,
+                progress=bars,
             )
             bands = ensemble.bilateral_bands().load()
         rows = []

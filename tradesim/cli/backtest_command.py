@@ -101,6 +101,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             max_evaluations=args.max_evaluations,
             workers=args.workers,
             progress=say,
+            bars=not args.quiet,
         )
         print(result.to_text())
         written = result.write(work) + plot_backtest(result, Path(work) / "backtest")
