@@ -300,9 +300,9 @@ def backtest(
         ):
             cell = bands.sel(origin=o.origin, destination=o.destination, year=o.year)
             model = (
-                float(cell.sel(statistic="mean")),
-                float(cell.sel(statistic="q0.05")),
-                float(cell.sel(statistic="q0.95")),
+                float(cell["shipped_usd_mean"]),
+                float(cell["shipped_usd"].sel(quantile=0.05, method="nearest")),
+                float(cell["shipped_usd"].sel(quantile=0.95, method="nearest")),
             )
             history = {
                 p.year: p.value_usd
