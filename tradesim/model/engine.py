@@ -88,6 +88,9 @@ class _Run:
         self.ledger = Ledger.for_world(w)
         self.flows, self.stocks = self.ledger.flows, self.ledger.stocks
         self._policy_cache: tuple[int, Policy] | None = None
+        # Cut-off shares in force when each cohort shipped: only parties cut off later
+        # have payments in flight in a currency they lost.
+        self._cut_at_ship: dict[int, tuple[F64, F64]] = {}
         kernels.init_market(w, self.state, compile_policy(w, [], [], 0))
         self.kernel_seconds = 0.0
 
@@ -133,6 +136,8 @@ class _Run:
                 cohort = flows * (lead == L)[..., None]
                 if cohort.any():
                     cohort_id = self.ledger.open_cohort(cohort)
+                    pol = self.policy(month)
+                    self._cut_at_ship[cohort_id] = (pol.inflight_freeze, pol.payment_delay)
                     env.process(self.shipment(env, cohort_id, int(L)))
             self.kernel_seconds += time.perf_counter() - t0
             yield env.timeout(1)
@@ -151,8 +156,22 @@ class _Run:
             yield env.timeout(lag)
         t0 = time.perf_counter()
         month = math.floor(env.now)
-        self.ledger.settle(cohort_id, month + self.world.burn_in, self.policy(month).freeze)
+        policy = self.policy(month)
+        freeze, delay = kernels.in_flight_shares(policy, *self._cut_at_ship.pop(cohort_id))
+        waiting = self.ledger.settle(cohort_id, month + self.world.burn_in, freeze, delay)
         self.kernel_seconds += time.perf_counter() - t0
+        if waiting is not None:
+            env.process(self.rerouted(env, waiting, policy.delay_months))
+
+    def rerouted(
+        self, env: simpy.Environment, cohort_id: int, delay: int
+    ) -> Generator[simpy.Event, Any, None]:
+        """A payment delayed by a cut-off is re-routed through an open currency and paid
+        `delay` months later; it stays in `pending` meanwhile."""
+        yield env.timeout(delay)
+        month = math.floor(env.now)
+        zero = np.zeros_like(self.policy(month).freeze)
+        self.ledger.settle(cohort_id, month + self.world.burn_in, zero)
 
     def shock(self, env: simpy.Environment, i: int) -> Generator[simpy.Event, Any, None]:
         """Wait for the shock's start, set its intensity as it ramps, and revert at its end."""

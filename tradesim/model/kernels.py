@@ -34,14 +34,23 @@ from tradesim.model.settlement import (
     aggregate_currency_shares,
     currency_weights,
     draw_currencies,
+    open_currencies,
+    settlement_weight_factor,
 )
 from tradesim.model.state import MarketState
 from tradesim.model.world import World
 
-__all__ = ["MonthOutcome", "init_market", "market_month", "origin_price_index"]
+__all__ = [
+    "MonthOutcome",
+    "in_flight_shares",
+    "init_market",
+    "market_month",
+    "origin_price_index",
+    "switch_or_break",
+]
 
 F64 = NDArray[np.float64]
-RANDOM_STREAMS = ("origin", "firm", "currency", "duration")
+RANDOM_STREAMS = ("origin", "firm", "currency", "duration", "switch")
 
 
 @dataclass(frozen=True)
@@ -63,16 +72,50 @@ def init_market(world: World, state: MarketState, base: Policy) -> None:
     state.alpha = preference_weights(world, state.firms, firm_price, external_price)
     state.base_price_index = origin_price_index(world, state.firms, firm_price, external_price)
     state.network_share = _initial_network_share(world, base)
+    state.market_share = np.broadcast_to(
+        world.initial_currency_shares, (world.n_regions, world.n_sectors, world.n_currencies)
+    ).copy()
+    state.base_settlement = settlement_weight_factor(world, base)
     _set_capacity(world, state, base, firm_price, external_price)
 
 
 def _initial_network_share(world: World, policy: Policy) -> F64:
-    w = world
-    open_ = currency_weights(w, policy, np.zeros((w.n_regions, w.n_regions, w.n_currencies))) > 0
-    share = np.where(open_, w.initial_currency_shares[None, None, :], 0.0)
+    open_ = open_currencies(world, policy)
+    share = np.where(open_, world.initial_currency_shares[None, None, :], 0.0)
     total = share.sum(axis=2, keepdims=True)
     fallback = open_ / np.maximum(open_.sum(axis=2, keepdims=True), 1)
     return np.where(total > 0, share / np.where(total > 0, total, 1.0), fallback)
+
+
+def settlement_prices(world: World, state: MarketState, policy: Policy) -> F64:
+    """(O, D, S) multiplier on choice weights from settlement costs relative to the base:
+    ((1 + k) / (1 + k_base)) ** (1 - sigma) in expectation over cut-offs (settlement.py)."""
+    now = settlement_weight_factor(world, policy)
+    base = state.base_settlement
+    return np.divide(now, base, out=np.zeros_like(now), where=base > 0)
+
+
+def apply_settlement_prices(
+    world: World, firms: Firms, factor: F64, firm_w: F64, ext_w: F64
+) -> tuple[F64, F64]:
+    """Multiply supplier-choice weights (D, n_firms) and (D, O, S) by the settlement factor."""
+    firm_w = firm_w * factor[firms.origin, :, firms.sector].T
+    ext_w = ext_w * factor.transpose(1, 0, 2)
+    return firm_w, ext_w
+
+
+def in_flight_shares(policy: Policy, freeze_then: F64, delay_then: F64) -> tuple[F64, F64]:
+    """(O, D, C) shares of a cohort's payment frozen and delayed at settlement.
+
+    Sanction freezes apply to every payment; the payments of pairs cut off from the
+    currency since the cohort shipped (they shipped in it, and cannot pay in it now) are
+    frozen or delayed as the sanction's `in_flight` says.
+    """
+    clean = np.maximum(1.0 - freeze_then - delay_then, 1e-12)
+    new_freeze = np.clip((policy.inflight_freeze - freeze_then) / clean, 0.0, 1.0)
+    new_delay = np.clip((policy.payment_delay - delay_then) / clean, 0.0, 1.0)
+    freeze = 1.0 - (1.0 - policy.freeze) * (1.0 - new_freeze)
+    return freeze, np.minimum(new_delay, 1.0 - new_freeze)
 
 
 def _set_capacity(
@@ -191,18 +234,40 @@ def blocked_currencies(
     return blocked
 
 
-def break_blocked(world: World, state: MarketState, month: int, policy: Policy, cur_w: F64) -> None:
-    """End relationships that an embargo, a currency cut-off or a currency that is no
-    longer available has made impossible."""
+def switch_or_break(
+    world: World, state: MarketState, month: int, policy: Policy, cur_w: F64, keys: dict[str, int]
+) -> None:
+    """Relationships that a policy made impossible: switch currency, or end.
+
+    An embargoed relationship ends (the buyer chooses again). A relationship whose currency
+    is closed to it (a party cut off, or the currency withdrawn from the route) keeps its
+    supplier and re-draws its currency from the logit restricted to the currencies still
+    open to both parties (common random numbers from the "switch" stream); its budget moves
+    to the new currency on the books. It ends only when no currency is open to the pair.
+    """
     b = state.buyers
     idx = np.flatnonzero(b.option >= 0)
     o = b.origin[idx].astype(np.int64)
     d = b.destination[idx].astype(np.int64)
+    s = b.sector[idx].astype(np.int64)
     c = b.currency[idx].astype(np.int64)
-    broken = policy.embargo[d, o, b.sector[idx]] | (cur_w[o, d, c] <= 0.0)
+    embargoed = policy.embargo[d, o, s]
     blocked = blocked_currencies(world, state, idx, o, b.option[idx].astype(np.int64), policy)
-    broken |= blocked[np.arange(idx.size), c]
-    b.end_month[idx[broken]] = month
+    weights = cur_w[o, d, s]
+    closed = blocked[np.arange(idx.size), c] | (weights[np.arange(idx.size), c] <= 0.0)
+    b.end_month[idx[embargoed]] = month
+    move = closed & ~embargoed
+    if not move.any():
+        return
+    mv = idx[move]
+    u = Streams.uniforms(keys["switch"], month, mv)
+    new = draw_currencies(weights[move], blocked[move], u)
+    stranded = new < 0
+    b.end_month[mv[stranded]] = month
+    switch = mv[~stranded]
+    book(world, state, switch, -1)
+    b.currency[switch] = new[~stranded]
+    book(world, state, switch, +1)
 
 
 def renew(
@@ -220,6 +285,7 @@ def renew(
     idx = np.flatnonzero(b.end_month == month)
     if idx.size == 0:
         return
+    incumbent = (b.option[idx] >= 0, b.currency[idx].astype(np.int64))
     book(w, state, idx, -1)
     n_firms = len(f)
     per_sector = w.n_agent * f.per_group
@@ -245,7 +311,15 @@ def renew(
         is_firm, f.origin[np.minimum(opt, n_firms - 1)], (opt - n_firms) % w.n_regions
     )
     dest = b.destination[idx].astype(np.int64)
-    weights = cur_w[origin, dest]
+    weights = cur_w[origin, dest, b.sector[idx].astype(np.int64)]
+    if incumbent is not None:
+        # Incumbency: keeping the current currency saves the switching cost.
+        had, old = incumbent
+        bonus = math.exp(
+            w.params.currency_choice.cost_sensitivity * w.params.currency_choice.switching_cost
+        )
+        rows = np.flatnonzero(had)
+        weights[rows, old[rows]] *= bonus
     blocked = blocked_currencies(w, state, idx, origin, opt, policy)
     currency = draw_currencies(weights, blocked, Streams.uniforms(keys["currency"], month, idx))
     valid &= currency >= 0
@@ -281,17 +355,22 @@ def market_month(
     A, R, S = w.n_agent, w.n_regions, w.n_sectors
     firm_price, external_price = supplier_prices(w, f, row, policy)
     firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
-    cur_w = currency_weights(w, policy, state.network_share)
+    firm_w, ext_w = apply_settlement_prices(
+        w, f, settlement_prices(w, state, policy), firm_w, ext_w
+    )
+    cur_w = currency_weights(w, policy, state.network_share, state.market_share)
     if policy.blocks_relationships or policy_changed:
-        break_blocked(w, state, month, policy, cur_w)
+        switch_or_break(w, state, month, policy, cur_w, keys)
     renew(w, state, keys, month, firm_w, ext_w, cur_w, policy)
 
     spend = spend_factor(w, row, policy)
-    agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, C)
-    settleable = agg_share.sum(axis=2)  # (O, D): 0 where no currency is open
+    # Currency shares of aggregate flows, given that the flow settles: the share of pairs
+    # that cannot settle at all is already out of the choice weights (settlement_prices).
+    agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, S, C)
+    settleable = agg_share.sum(axis=3, keepdims=True)
+    agg_share = np.divide(agg_share, settleable, out=np.zeros_like(agg_share), where=settleable > 0)
     to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
     to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
-    to_external *= settleable[f.origin][:, A:]
 
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
     units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
@@ -323,15 +402,22 @@ def market_month(
     ext_value *= w.absorption_usd[:, None, :] * spend  # (D, O, S), external origins only
     if R > A:
         by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
-        flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:, None, :]
-        flows[A:, A:] = ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:, None, :]
+        flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:]
+        flows[A:, A:] = ext_value[A:, A:].transpose(1, 0, 2)[..., None] * agg_share[A:, A:]
 
-    exports = _exporter_side_sales(w, state, to_agents, to_external, ext_value, settleable, spend)
+    exports = _exporter_side_sales(w, state, to_agents, to_external, ext_value, spend)
 
     route_value = flows.sum(axis=2)
     total = route_value.sum(axis=2, keepdims=True)
     state.network_share = np.where(
         total > 0, route_value / np.where(total > 0, total, 1.0), state.network_share
+    )
+    imports = np.where(np.eye(R, dtype=bool)[:, :, None, None], 0.0, flows).sum(axis=0)
+    market_total = imports.sum(axis=2, keepdims=True)  # (D, S, 1)
+    state.market_share = np.where(
+        market_total > 0,
+        imports / np.where(market_total > 0, market_total, 1.0),
+        state.market_share,
     )
     sigma = w.elasticity[None, :]
     return MonthOutcome(
@@ -348,7 +434,6 @@ def _exporter_side_sales(
     to_agents: F64,
     to_external: F64,
     ext_value: F64,
-    settleable: F64,
     spend: F64,
 ) -> F64:
     """(O, S) sales abroad, summed from each supplier's own sales rather than from the
@@ -361,7 +446,7 @@ def _exporter_side_sales(
     out[:A] = firm_sales.reshape(S, A, f.per_group).sum(axis=2).T
     if w.n_regions > A:
         to_buyers = state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
-        abroad = ext_value[A:, A:] * settleable[A:, A:].T[:, :, None]  # (D_e, O_e, S)
+        abroad = ext_value[A:, A:].copy()  # (D_e, O_e, S)
         abroad[np.arange(w.n_regions - A), np.arange(w.n_regions - A)] = 0.0
         out[A:] = to_buyers.sum(axis=(2, 3)).T + abroad.sum(axis=0)
     return out

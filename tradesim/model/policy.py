@@ -22,6 +22,7 @@ from tradesim.scenario import (
     ExchangeRateShock,
     SanctionShock,
     SettlementPolicyShock,
+    SettlementRiskShock,
     Shock,
     TariffShock,
     TradeCostShock,
@@ -55,6 +56,10 @@ class Policy:
     availability: NDArray[np.int8]  # (O, D, C) +1 made available, -1 removed, 0 unchanged
     freeze: F64  # (O, D, C) probability that a payment is frozen
     cutoff: F64  # (R, C) share of a region's firms and buyers cut off from a currency
+    risk: F64  # (O, D, C) perceived risk premium, a fraction of value (settlement_risk)
+    payment_delay: F64  # (O, D, C) share of pairs cut off whose in-flight payments wait
+    inflight_freeze: F64  # (O, D, C) share of pairs cut off whose in-flight payments freeze
+    delay_months: int  # months a delayed payment waits before it is re-routed
 
     @property
     def blocks_relationships(self) -> bool:
@@ -132,6 +137,10 @@ def compile_policy(
     remove = np.zeros((R, R, C), dtype=bool)
     freeze = np.zeros((R, R, C))
     cutoff = np.zeros((R, C))
+    risk = np.zeros((R, R, C))
+    inflight_freeze = np.zeros((R, C))
+    inflight_delay = np.zeros((R, C))
+    delay_months = 1
     region = {r: i for i, r in enumerate(world.regions)}
     currency = {c: i for i, c in enumerate(world.currencies)}
 
@@ -158,6 +167,15 @@ def compile_policy(
                     freeze[:, :, c],
                 )
                 cutoff[tgt, c] = _combine_prob(cutoff[tgt, c], fin.cutoff_share * w)
+                if fin.in_flight == "freeze":
+                    inflight_freeze[tgt, c] = _combine_prob(
+                        inflight_freeze[tgt, c], fin.cutoff_share * w
+                    )
+                elif fin.in_flight == "delay":
+                    inflight_delay[tgt, c] = _combine_prob(
+                        inflight_delay[tgt, c], fin.cutoff_share * w
+                    )
+                    delay_months = max(delay_months, fin.delay_months)
             third = np.ones(R, dtype=bool)
             third[[imp, tgt]] = False
             factor = 1.0 + shock.secondary.cost * w
@@ -173,6 +191,14 @@ def compile_policy(
                         add[o, d, c] = True
                     elif shock.available is False:
                         remove[o, d, c] = True
+        elif isinstance(shock, SettlementRiskShock):
+            tgt = region[shock.target]
+            premium = shock.premium * w * _decay(shock, world, month)
+            for name in shock.currencies:
+                c = currency[name]
+                risk[tgt, :, c] += premium
+                risk[:, tgt, c] += premium
+                risk[tgt, tgt, c] -= premium  # domestic trade counted once
         elif isinstance(shock, ExchangeRateShock):
             per_usd[currency[shock.currency]] *= 1.0 + _change(shock, world, month) * w
         elif isinstance(shock, DemandShock):
@@ -189,6 +215,9 @@ def compile_policy(
                 1.0 + shock.change * w
             )
     availability = np.where(remove, -1, np.where(add, 1, 0)).astype(np.int8)
+    # In-flight payments of cut-off parties: a pair is affected if either party is cut off.
+    inflight_freeze_pair = _combine_pair(np.zeros((R, R, C)), inflight_freeze)
+    payment_delay = _combine_pair(np.zeros((R, R, C)), inflight_delay)
     return Policy(
         tariff=tariff,
         embargo=embargo,
@@ -202,4 +231,22 @@ def compile_policy(
         availability=availability,
         freeze=freeze,
         cutoff=cutoff,
+        risk=np.minimum(risk, 1.0),
+        payment_delay=payment_delay,
+        inflight_freeze=inflight_freeze_pair,
+        delay_months=delay_months,
     )
+
+
+def _combine_pair(current: F64, by_region: F64) -> F64:
+    """(O, D, C): combine with the probability that either party of a pair is affected."""
+    either = 1.0 - (1.0 - by_region)[:, None, :] * (1.0 - by_region)[None, :, :]
+    return 1.0 - (1.0 - current) * (1.0 - either)
+
+
+def _decay(shock: SettlementRiskShock, world: World, month: int) -> float:
+    """2 ** (-(months since the start) / half-life); 1 without a half-life."""
+    if shock.half_life_months is None:
+        return 1.0
+    since = max(0.0, month - world.date_to_month(shock.start))
+    return float(0.5 ** (since / shock.half_life_months))

@@ -1,13 +1,37 @@
-"""Settlement currencies: the cost of each currency on a route, and the choice among them.
+"""Settlement currencies: the cost of each currency on a route, the choice among them, and
+what that choice costs the trade it settles.
 
-A relationship's currency is chosen at renewal by a logit over currencies c on route (o, d):
+A relationship on route (o, d) in sector s chooses currency c at renewal by a logit:
 
-    U_c = -lambda * cost_c + beta * share_c,   available currencies only,
-    cost_c = fee_c + fee_change + hedging_c * (number of parties whose home currency is not c)
-             + sanction_loss * freeze_probability_c
+    U_odsc = -lambda * cost_odc + beta * N_odsc + g_sc + incumbency_c,    open currencies only
 
-share_c is the currency's value share on the route last month: the network term that makes a
-dominant currency cheaper to keep and allows tipping from one currency to another.
+    cost_odc = fee_c + fee_change_odc + hedging_c * (parties whose home currency is not c)
+               + sanction_loss * freeze_probability_odc + risk_premium_odc
+    N_odsc   = (1 - reach) * share of c on the route last month
+               + reach * share of c in d's imports of sector s from all origins last month
+    g_sc     = the sector's invoicing convention: a utility for the dominant currency
+               (Gopinath 2015; Goldberg and Tille 2008: homogeneous, reference-priced goods
+               herd on the vehicle currency), for the producer's currency and for the
+               destination's (local) currency
+    incumbency_c = lambda * switching_cost if c is the relationship's current currency
+
+N is the network term (Goldberg and Tille's coalescing; Crowley, Han and Son 2020: firms
+choose what their competitors in the destination use); its reach says how far the network
+extends beyond the route. The incumbency term is the fixed cost of changing currency
+management (Crowley, Han and Son 2020), which makes shares move over years, not months.
+
+A party cut off from a currency does not end its relationship: the pair re-draws its
+currency from the same logit restricted to the currencies still open to both parties
+(`draw_currencies`). Only when none is open does the relationship end.
+
+What settlement costs reaches prices through the inclusive value of the logit (McFadden
+1978; Train 2009, ch. 3): the expected settlement cost of a route is
+
+    k_ods = -(1 / lambda) * log sum_{c open} exp(-lambda * cost_odc + g_sc),
+
+taken in expectation over which parties are cut off; supplier choice multiplies the
+delivered price by (1 + k_ods) / (1 + k_ods at base policy). A financial sanction thus
+diverts trade only by what it costs to settle in what is left.
 """
 
 from __future__ import annotations
@@ -18,42 +42,100 @@ from numpy.typing import NDArray
 from tradesim.model.policy import Policy
 from tradesim.model.world import World
 
-__all__ = ["aggregate_currency_shares", "currency_weights", "draw_currencies"]
+__all__ = [
+    "aggregate_currency_shares",
+    "currency_cost",
+    "currency_weights",
+    "cutoff_configurations",
+    "draw_currencies",
+    "open_currencies",
+    "settlement_weight_factor",
+]
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 
 
-def currency_weights(world: World, policy: Policy, network_share: F64) -> F64:
-    """(O, D, C) exp(U) times availability on each route, before firm-level cut-offs."""
+def open_currencies(world: World, policy: Policy) -> Bool:
+    """(O, D, C) currencies usable on each route before firm-level cut-offs.
+
+    International currencies anywhere, a national currency on routes touching its issuer,
+    changed by `settlement_policy` availability; domestic sales in the home currency only.
+    """
     R, C = world.n_regions, world.n_currencies
     home = world.region_currency
     is_home_o = home[:, None, None] == np.arange(C)[None, None, :]  # (O, 1, C)
     is_home_d = np.transpose(is_home_o, (1, 0, 2))  # (1, D, C)
-    foreign_parties = 2 - is_home_o.astype(int) - is_home_d.astype(int)
-    choice = world.params.currency_choice
-    cost = (
-        world.fee[None, None, :]
-        + policy.fee_change
-        + world.hedging_cost[None, None, :] * foreign_parties
-        + choice.sanction_loss * policy.freeze
-    )
     available = (world.international[None, None, :] | is_home_o | is_home_d) & np.ones(
         (R, R, C), dtype=bool
     )
     available |= policy.availability > 0
     available &= policy.availability >= 0
     domestic = np.eye(R, dtype=bool)[:, :, None]
-    available = np.where(domestic, is_home_o & is_home_d, available)
-    utility = -choice.cost_sensitivity * cost + choice.network_strength * network_share
-    utility = np.where(available, utility, -np.inf)
-    top = utility.max(axis=2, keepdims=True)
+    return np.where(domestic, is_home_o & is_home_d, available)
+
+
+def currency_cost(world: World, policy: Policy) -> F64:
+    """(O, D, C) cost of settling in each currency, a fraction of value."""
+    C = world.n_currencies
+    home = world.region_currency
+    is_home_o = home[:, None, None] == np.arange(C)[None, None, :]
+    is_home_d = np.transpose(is_home_o, (1, 0, 2))
+    foreign_parties = 2 - is_home_o.astype(int) - is_home_d.astype(int)
+    choice = world.params.currency_choice
+    return (
+        world.fee[None, None, :]
+        + policy.fee_change
+        + world.hedging_cost[None, None, :] * foreign_parties
+        + choice.sanction_loss * policy.freeze
+        + policy.risk
+    )
+
+
+def convention_utility(world: World) -> F64:
+    """(O, D, S, C) utility of each sector's invoicing convention on each route."""
+    R, C = world.n_regions, world.n_currencies
+    home = world.region_currency
+    cur = np.arange(C)
+    is_home_o = (home[:, None] == cur[None, :])[:, None, None, :]  # (O, 1, 1, C)
+    is_home_d = (home[:, None] == cur[None, :])[None, :, None, :]  # (1, D, 1, C)
+    dominant = (cur == world.dominant_currency)[None, None, None, :]
+    conv = world.invoicing  # (S, 3): dominant, producer, local
+    out = (
+        conv[None, None, :, 0, None] * dominant
+        + conv[None, None, :, 1, None] * is_home_o
+        + conv[None, None, :, 2, None] * is_home_d
+    )
+    return np.broadcast_to(out, (R, R, world.n_sectors, C)).copy()
+
+
+def currency_weights(world: World, policy: Policy, network_share: F64, market_share: F64) -> F64:
+    """(O, D, S, C) exp(U) on each route and sector, zero where a currency is not open,
+    before firm-level cut-offs and incumbency.
+
+    network_share is (O, D, C), last month's currency shares on each route; market_share is
+    (D, S, C), last month's currency shares of each destination's imports by sector.
+    """
+    choice = world.params.currency_choice
+    reach = choice.network_reach
+    network = (1.0 - reach) * network_share[:, :, None, :] + reach * market_share[None, :, :, :]
+    utility = (
+        -choice.cost_sensitivity * currency_cost(world, policy)[:, :, None, :]
+        + choice.network_strength * network
+        + convention_utility(world)
+    )
+    utility = np.where(open_currencies(world, policy)[:, :, None, :], utility, -np.inf)
+    top = utility.max(axis=3, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     return np.exp(utility - top)
 
 
 def draw_currencies(weights: F64, blocked: Bool, u: F64) -> NDArray[np.int8]:
-    """Inverse-CDF draw of one currency per row of (n, C) weights; -1 where none is open."""
+    """Inverse-CDF draw of one currency per row of (n, C) weights; -1 where none is open.
+
+    With the same uniform, raising one currency's weight can only move a row to it: its
+    interval [cum_{c-1}/W, cum_c/W] grows on both sides, every other interval shrinks.
+    """
     w = np.where(blocked, 0.0, weights)
     cum = np.cumsum(w, axis=1)
     total = cum[:, -1]
@@ -62,9 +144,67 @@ def draw_currencies(weights: F64, blocked: Bool, u: F64) -> NDArray[np.int8]:
     return np.where(total > 0.0, pick, -1).astype(np.int8)
 
 
+def cutoff_configurations(cutoff: F64) -> tuple[Bool, F64]:
+    """Which currencies an agent of each region is cut off from, as a distribution.
+
+    Every agent has one fixed rank r in [0, 1) and is cut off from currency c when
+    r < cutoff[region, c]; the sets are nested. Returns (R, K, C) blocked masks of the K = C+1
+    rank intervals and (R, K) their probabilities (interval lengths; padded with zeros).
+    """
+    R, C = cutoff.shape
+    K = C + 1
+    edges = np.sort(np.concatenate([np.zeros((R, 1)), cutoff, np.ones((R, 1))], axis=1), axis=1)
+    lo, hi = edges[:, :-1], edges[:, 1:]  # (R, K)
+    mid = 0.5 * (lo + hi)
+    blocked = mid[:, :, None] < cutoff[:, None, :]
+    assert blocked.shape == (R, K, C)
+    return blocked, hi - lo
+
+
+def _pair_configurations(policy: Policy) -> tuple[Bool, F64]:
+    """(O, D, Ko*Kd, C) currencies blocked to a pair, and (O, D, Ko*Kd) probabilities."""
+    blocked, prob = cutoff_configurations(policy.cutoff)
+    R, K, C = blocked.shape
+    pair = blocked[:, None, :, None, :] | blocked[None, :, None, :, :]  # (O, D, Ko, Kd, C)
+    p = prob[:, None, :, None] * prob[None, :, None, :]
+    return pair.reshape(R, R, K * K, C), p.reshape(R, R, K * K)
+
+
 def aggregate_currency_shares(world: World, policy: Policy, weights: F64) -> F64:
-    """(O, D, C) expected currency shares of aggregate flows, allowing for cut-off shares."""
-    open_share = (1.0 - policy.cutoff)[:, None, :] * (1.0 - policy.cutoff)[None, :, :]
-    w = weights * open_share
-    total = w.sum(axis=2, keepdims=True)
-    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    """(O, D, S, C) expected currency shares of aggregate flows with cut-offs: pairs cut
+    off from a currency choose among what is left; the shares sum to the share of pairs
+    that can settle at all (below 1 only when a cut-off leaves some pairs nothing)."""
+    if not (policy.cutoff > 0).any():
+        total = weights.sum(axis=3, keepdims=True)
+        return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    blocked, prob = _pair_configurations(policy)
+    w = np.where(blocked[:, :, :, None, :], 0.0, weights[:, :, None, :, :])  # (O,D,K,S,C)
+    total = w.sum(axis=4, keepdims=True)
+    share = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    return np.einsum("odk,odksc->odsc", prob, share)
+
+
+def settlement_weight_factor(world: World, policy: Policy) -> F64:
+    """(O, D, S) expected (1 + k)^(1 - sigma) of settling on each route, k the inclusive
+    settlement cost; pairs left with no open currency contribute 0 (they cannot trade)."""
+    lam = world.params.currency_choice.cost_sensitivity
+    value = -lam * currency_cost(world, policy)[:, :, None, :] + convention_utility(world)
+    value = np.where(open_currencies(world, policy)[:, :, None, :], value, -np.inf)
+    one_minus_sigma = (1.0 - world.elasticity)[None, None, :]
+    if (policy.cutoff > 0).any():
+        blocked, prob = _pair_configurations(policy)
+        value = np.where(blocked[:, :, :, None, :], -np.inf, value[:, :, None, :, :])
+        factor = _factor(value, lam, one_minus_sigma[:, :, None, :])
+        return np.einsum("odk,odks->ods", prob, factor)
+    return _factor(value, lam, one_minus_sigma)
+
+
+def _factor(value: F64, lam: float, one_minus_sigma: F64) -> F64:
+    top = value.max(axis=-1)
+    ok = np.isfinite(top)
+    safe_top = np.where(ok, top, 0.0)
+    with np.errstate(divide="ignore"):
+        logsum = safe_top + np.log(np.exp(value - safe_top[..., None]).sum(axis=-1))
+    k = -logsum / lam if lam > 0 else np.zeros_like(logsum)
+    k = np.where(ok, k, 0.0)
+    return np.where(ok, np.maximum(1.0 + k, 1e-6) ** one_minus_sigma, 0.0)

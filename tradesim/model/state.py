@@ -41,6 +41,8 @@ class MarketState:
     external_book: I64  # (S, R, A, C) budgets with external region r's supply
     rel_count: I64  # (R, R, S, C) active relationships by route, sector and currency
     network_share: F64  # (O, D, C) last month's currency value shares on each route
+    market_share: F64  # (D, S, C) last month's currency shares of d's imports by sector
+    base_settlement: F64  # (O, D, S) settlement weight factor under the base policy
     alpha: F64  # (D, O, S) taste weights fixed at base-year prices
     base_price_index: F64  # (O, S) each origin's supplier price index at month 0
 
@@ -54,6 +56,8 @@ class MarketState:
             external_book=np.zeros((S, R, A, C), dtype=np.int64),
             rel_count=np.zeros((R, R, S, C), dtype=np.int64),
             network_share=np.zeros((R, R, C)),
+            market_share=np.zeros((R, S, C)),
+            base_settlement=np.ones((R, R, S)),
             alpha=np.zeros((R, R, S)),
             base_price_index=np.ones((R, S)),
         )
@@ -115,13 +119,25 @@ class Ledger:
         self.pending[cohort_id] = cohort
         return cohort
 
-    def settle(self, cohort_id: int, row: int, freeze: F64) -> None:
-        """Pay a delivered cohort; the share `freeze` (O, D, C) of it is frozen instead."""
+    def settle(self, cohort_id: int, row: int, freeze: F64, delay: F64 | None = None) -> int | None:
+        """Pay a delivered cohort; the share `freeze` (O, D, C) of it is frozen instead, and
+        the share `delay` of the rest stays pending as a new cohort (returned, or None):
+        payments in flight of parties cut off from their currency wait to be re-routed."""
         cohort = self.pending.pop(cohort_id)
         frozen = cohort * freeze[:, :, None, :]
+        rest = cohort - frozen
         self.flows["frozen"][row] += frozen
-        self.flows["settled"][row] += cohort - frozen
         self.frozen_total += frozen
+        waiting_id = None
+        if delay is not None and delay.any():
+            waiting = rest * delay[:, :, None, :]
+            rest = rest - waiting
+            if waiting.any():
+                self.next_cohort += 1
+                waiting_id = self.next_cohort
+                self.pending[waiting_id] = waiting
+        self.flows["settled"][row] += rest
+        return waiting_id
 
     def record_stocks(self, row: int, rel_count: I64) -> None:
         self.stocks["in_transit"][row] = sum(self.in_transit.values(), np.zeros(()))

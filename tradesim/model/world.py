@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,6 +91,10 @@ class World:
     origin_shares: F64  # (D, O, S) base-year origin shares, sum over O is 1
     initial_currency_shares: F64  # (C,)
     params: Parameters
+    dominant_currency: int = 0  # index of the vehicle currency of dominant-currency pricing
+    invoicing: F64 = field(
+        default_factory=lambda: np.zeros((0, 3))
+    )  # (S, 3) convention utility: dominant, producer, local
 
     @property
     def n_regions(self) -> int:
@@ -180,4 +184,11 @@ def build_world(scenario: Scenario) -> World:
         origin_shares=shares,
         initial_currency_shares=init / init.sum(),
         params=s.parameters,
+        dominant_currency=cur_index[s.parameters.currency_choice.dominant_currency],
+        invoicing=np.array(
+            [
+                [sec.invoicing.dominant, sec.invoicing.producer, sec.invoicing.local]
+                for sec in s.sectors.values()
+            ]
+        ).reshape(len(sectors), 3),
     )

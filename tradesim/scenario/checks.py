@@ -17,6 +17,7 @@ from tradesim.scenario.schema import (
     Scenario,
     Sectors,
     SettlementPolicyShock,
+    SettlementRiskShock,
     TariffShock,
     TradeCostShock,
     WorldPriceShock,
@@ -63,6 +64,12 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 total = sum(shares.values())
                 if abs(total - 1.0) > 1e-6:
                     out.append((loc, f"origin shares must sum to 1, they sum to {total:.6g}"))
+    known(
+        "currency",
+        s.parameters.currency_choice.dominant_currency,
+        currencies,
+        ("parameters", "currency_choice", "dominant_currency"),
+    )
     for cur in s.initial_currency_shares:
         known("currency", cur, currencies, ("initial_currency_shares", cur))
     if abs(sum(s.initial_currency_shares.values()) - 1.0) > 1e-6:
@@ -96,6 +103,11 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             sector_lists.append(("trade", shock.trade.sectors))
             for cur in shock.financial.currencies or []:
                 known("currency", cur, currencies, (*at, "financial", "currencies"))
+            out.extend(_cutoff_leaves_nothing(s, shock, at))
+        elif isinstance(shock, SettlementRiskShock):
+            known("region", shock.target, regions, (*at, "target"))
+            for j, name in enumerate(shock.currencies):
+                known("currency", name, currencies, (*at, "currencies", j))
         elif isinstance(shock, SettlementPolicyShock):
             for j, name in enumerate(shock.route):
                 known("region", name, regions, (*at, "route", j))
@@ -157,4 +169,36 @@ def _stacked_tariffs(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                     " (tariffs on one route and sector add up)",
                 )
             )
+    return out
+
+
+def _cutoff_leaves_nothing(
+    s: Scenario, shock: SanctionShock, at: tuple[Any, ...]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """A cut-off of every one of the target's agents from every currency usable on one of
+    its routes would end those relationships: an embargo in disguise. That is refused; an
+    embargo is said with `trade.sectors`, a partial cut-off leaves the others trading."""
+    fin = shock.financial
+    regions = {**s.economies, **s.external_regions}
+    if fin.cutoff_share < 1.0 or shock.target not in regions or shock.imposer not in regions:
+        return []
+    cut = set(fin.currencies or [regions[shock.imposer].currency])
+    international = {c for c, spec in s.currencies.items() if spec.international}
+    home = regions[shock.target].currency
+    out = []
+    for partner, spec in regions.items():
+        if partner == shock.target:
+            continue
+        usable = international | {home, spec.currency}
+        if usable <= cut:
+            out.append(
+                (
+                    (*at, "financial", "cutoff_share"),
+                    f"cuts every agent of {shock.target} off from every currency usable with"
+                    f" {partner} ({', '.join(sorted(usable))}): trade on that route could not"
+                    " be settled at all. Leave a currency open, lower cutoff_share below 1, or"
+                    " say an embargo with trade.sectors",
+                )
+            )
+            break
     return out

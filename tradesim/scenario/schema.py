@@ -24,11 +24,14 @@ from pydantic import (
 __all__ = [
     "SHOCK_TYPES",
     "CapacityShock",
+    "CurrencyChoice",
     "DemandShock",
     "ExchangeRateShock",
+    "InvoicingConvention",
     "SanctionShock",
     "Scenario",
     "SettlementPolicyShock",
+    "SettlementRiskShock",
     "Shock",
     "TariffShock",
     "TradeCostShock",
@@ -164,6 +167,21 @@ class CurrencySpec(_Model):
     )
 
 
+class InvoicingConvention(_Model):
+    """A sector's invoicing convention: utility (in the currency logit's units) of the
+    dominant currency, of the producer's (origin's) and of the local (destination's) currency.
+
+    Dominant-currency pricing fits homogeneous, reference-priced and exchange-traded goods
+    (Goldberg and Tille 2008, J. Int. Econ. 76(2)); differentiated goods lean to producer-
+    or local-currency pricing (Gopinath 2015, "The International Price System"). The
+    defaults are neutral (0): a scenario states the convention of each sector, with its
+    calibration (see scenarios/baseline.yaml)."""
+
+    dominant: float = Field(0.0, ge=-20, le=20, description="utility of the dominant currency")
+    producer: float = Field(0.0, ge=-20, le=20, description="utility of the origin's currency")
+    local: float = Field(0.0, ge=-20, le=20, description="utility of the destination's currency")
+
+
 class SectorSpec(_Model):
     """A traded sector."""
 
@@ -178,6 +196,9 @@ class SectorSpec(_Model):
     )
     world_price: PositivePath = Field(1.0, description="world price path (any units)")
     lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+    invoicing: InvoicingConvention = Field(
+        InvoicingConvention(), description="invoicing convention in the currency choice"
+    )
 
 
 class RegionSpec(_Model):
@@ -212,6 +233,27 @@ class CurrencyChoice(_Model):
     )
     sanction_loss: float = Field(
         1.0, ge=0, description="share of a frozen payment counted as lost when choosing"
+    )
+    # Reach 0 keeps the network on the route; 1 makes it the destination market's use of
+    # the currency in the sector (Goldberg and Tille 2008's coalescing with competitors;
+    # Crowley, Han and Son 2020, CEPR DP15493: firms use what competitors in the
+    # destination use). Default 0.5, between the two (argued, no published value).
+    network_reach: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="weight of the destination market's currency use (vs the route's)",
+    )
+    # A fixed cost of changing currency management (Crowley, Han and Son 2020) as a fraction
+    # of value: the incumbent currency gets lambda * switching_cost of utility at renewal.
+    # No published value exists (data/invoicing.md section 5); the default 0.005 (five times
+    # the USD conversion fee) is calibrated in scenarios/baseline.yaml so that the
+    # Russia->China EUR share moves over quarters, as it did in 2018-2019.
+    switching_cost: float = Field(
+        0.005, ge=0, le=0.2, description="cost of leaving the current currency, a fraction of value"
+    )
+    dominant_currency: str = Field(
+        "USD", description="the vehicle currency of dominant-currency pricing (Gopinath 2015)"
     )
 
 
@@ -301,6 +343,14 @@ class FinancialChannel(_Model):
     currencies: list[str] | None = Field(
         None, description="currencies affected; default: the imposer's [currency codes]"
     )
+    in_flight: Literal["delay", "freeze", "settle"] = Field(
+        "delay",
+        description="payments in flight of cut-off parties in a cut-off currency: delayed"
+        " (re-routed after delay_months), frozen, or settled as usual",
+    )
+    delay_months: int = Field(
+        2, ge=1, le=24, description="months a delayed in-flight payment waits to be re-routed"
+    )
 
 
 class SecondaryChannel(_Model):
@@ -343,6 +393,22 @@ class SettlementPolicyShock(_ShockBase):
     )
     available: bool | None = Field(
         None, description="true: made available, false: withdrawn, none: unchanged"
+    )
+
+
+class SettlementRiskShock(_ShockBase):
+    """A perceived risk premium on currencies for a target's trade (every route touching
+    it): it raises their cost in the currency choice, and decays with a half-life from the
+    shock's start, without freezing any payment. Premiums of several shocks add."""
+
+    type: Literal["settlement_risk"]
+    target: str = Field(description="the region whose trade perceives the risk")
+    currencies: Annotated[list[str], Field(min_length=1)]
+    premium: Annotated[Rate, Field(gt=0, le=0.2)] = Field(
+        description="perceived expected loss, a fraction of value (at most 20%)"
+    )
+    half_life_months: float | None = Field(
+        None, gt=0, le=1200, description="months for the premium to halve; null: no decay"
     )
 
 
@@ -406,6 +472,7 @@ Shock = Annotated[
     TariffShock
     | SanctionShock
     | SettlementPolicyShock
+    | SettlementRiskShock
     | ExchangeRateShock
     | DemandShock
     | WorldPriceShock
@@ -426,6 +493,7 @@ _SHOCK_MODELS: dict[str, type[BaseModel]] = {
         WorldPriceShock,
         TradeCostShock,
         CapacityShock,
+        SettlementRiskShock,
     )
 }
 SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
