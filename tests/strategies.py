@@ -119,6 +119,17 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
                 "cost_sensitivity": draw(st.floats(0.0, 1000.0)),
                 "network_strength": draw(st.floats(0.0, 6.0)),
                 "sanction_loss": draw(st.floats(0.0, 2.0)),
+                "network_reach": draw(st.floats(0.0, 1.0)),
+                "switching_cost": draw(st.floats(0.0, 0.02)),
+                "invoicing": {
+                    s: {
+                        "dominant": draw(st.floats(-3.0, 3.0)),
+                        "producer": draw(st.floats(-3.0, 3.0)),
+                        "local": draw(st.floats(-3.0, 3.0)),
+                    }
+                    for s in sectors
+                    if draw(st.booleans())
+                },
             },
         },
         "shocks": [],
@@ -154,6 +165,7 @@ def shocks(draw: st.DrawFn, world: dict[str, Any], kind: str | None = None) -> d
                 "world_price",
                 "trade_cost",
                 "capacity",
+                "settlement_risk",
             ]
         )
     )
@@ -179,7 +191,11 @@ def shocks(draw: st.DrawFn, world: dict[str, Any], kind: str | None = None) -> d
             "trade": {"sectors": _sector_list(draw, sectors)},
             "financial": {
                 "freeze_probability": draw(st.floats(0.0, 0.5)),
-                "cutoff_share": draw(st.floats(0.0, 1.0)),
+                # Below 1: a cut-off of every agent from every usable currency is refused
+                # (tests/property/test_settlement.py covers that input).
+                "cutoff_share": draw(st.floats(0.0, 0.99)),
+                "in_flight": draw(st.sampled_from(["delay", "freeze", "settle"])),
+                "delay_months": draw(st.integers(1, 3)),
             },
             "secondary": {"cost": draw(st.floats(0.0, 0.2))},
         }
@@ -208,6 +224,13 @@ def shocks(draw: st.DrawFn, world: dict[str, Any], kind: str | None = None) -> d
             "destination": b,
             "sectors": _sector_list(draw, sectors),
             "change": draw(change),
+        }
+    elif kind == "settlement_risk":
+        shock |= {
+            "target": draw(st.sampled_from(regions)),
+            "currencies": draw(st.lists(st.sampled_from(currencies), min_size=1, unique=True)),
+            "premium": draw(st.floats(0.0001, 0.2)),
+            "half_life_months": draw(st.one_of(st.none(), st.floats(0.5, 60.0))),
         }
     elif kind == "capacity":
         shock |= {

@@ -38,6 +38,11 @@ CASES = {
         lambda r: currency_value(r, "A", "X", "BBC"),
         "up",
     ),
+    "settlement_risk": (
+        {"target": "B", "currencies": ["USD"], "premium": 0.01, "half_life_months": 24},
+        lambda r: currency_value(r, "A", "B", "USD"),
+        "down",
+    ),
     "exchange_rate": (
         {"currency": "BBC", "change": 0.3},
         lambda r: shipped(r, origin="A", destination="B"),

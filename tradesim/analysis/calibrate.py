@@ -600,3 +600,118 @@ def _diff(before: Any, after: Any) -> Any:
                 out[key] = _diff(before[key], value)
         return out
     return after
+
+
+# ----------------------------------------------------------------------------- currency shares
+
+OBSERVED_CURRENCY_SHARES = DATA_DIR / "cn_ru_currency_shares.csv"
+
+
+@dataclass(frozen=True)
+class ShareObservation:
+    """One observed settlement-currency share of a direction's trade, in percent.
+
+    `period` is a year ("2017") or a quarter ("2018-Q1"); origin -> destination is the
+    direction of the goods (RU -> CN: Russia's exports to China, paid from China).
+    """
+
+    period: str
+    origin: str
+    destination: str
+    currency: str
+    share_percent: float
+    target: bool = True
+    source: str = ""
+
+    def months(self, start: dt.date, n_months: int) -> np.ndarray:
+        """Indices of the reported months the period covers (empty if outside)."""
+        year = int(self.period[:4])
+        first, last = 1, 12
+        if len(self.period) > 4:
+            q = int(self.period[-1])
+            first, last = 3 * q - 2, 3 * q
+        idx = [(year - start.year) * 12 + m - start.month for m in range(first, last + 1)]
+        return np.array([i for i in idx if 0 <= i < n_months], dtype=int)
+
+
+def load_currency_shares(
+    path: str | Path = OBSERVED_CURRENCY_SHARES, *, targets_only: bool = False
+) -> list[ShareObservation]:
+    """Read observed currency shares (columns period, origin, destination, currency,
+    share_percent, target, source). Raises CalibrationError naming file and line."""
+    path = Path(path)
+    try:
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read currency shares: {exc}") from None
+    out = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            period = row["period"].strip()
+            if not (len(period) == 4 or (len(period) == 7 and period[4:6] == "-Q")):
+                raise ValueError(f"period {period!r} is not YYYY or YYYY-Qn")
+            share = float(row["share_percent"])
+            if not 0.0 <= share <= 100.0:
+                raise ValueError(f"share_percent {share} is not in [0, 100]")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CalibrationError(f"{path}:{line}: {exc}") from None
+        obs = ShareObservation(
+            period,
+            row["origin"].strip(),
+            row["destination"].strip(),
+            row["currency"].strip(),
+            share,
+            (row.get("target") or "yes").strip().lower() in ("yes", "true", "1"),
+            (row.get("source") or "").strip(),
+        )
+        if obs.target or not targets_only:
+            out.append(obs)
+    return out
+
+
+def share_moments(
+    shipped: np.ndarray,
+    regions: Sequence[str],
+    currencies: Sequence[str],
+    start: dt.date,
+    observed: Sequence[ShareObservation],
+) -> np.ndarray:
+    """Simulated shares (percent) for each observation from reported monthly shipped flows
+    (month, O, D, S, C). "World" as a destination means every other region."""
+    out = []
+    for obs in observed:
+        months = obs.months(start, shipped.shape[0])
+        o = regions.index(obs.origin)
+        if obs.destination == "World":
+            dests = [d for d in range(len(regions)) if d != o]
+        else:
+            dests = [regions.index(obs.destination)]
+        value = shipped[months][:, o, dests].sum(axis=(0, 1, 2))  # (C,)
+        total = value.sum()
+        c = currencies.index(obs.currency)
+        out.append(100.0 * value[c] / total if total > 0 else np.nan)
+    return np.array(out)
+
+
+def _share_draw(scenario: Scenario, index: int, observed: Sequence[ShareObservation]) -> Any:
+    from tradesim.analysis.ensemble import run_seed
+    from tradesim.model.engine import run_engine
+
+    raw = run_engine(scenario, run_seed(scenario, index))
+    w = raw.world
+    shipped = raw.flows["shipped"][w.burn_in :]
+    return share_moments(shipped, w.regions, w.currencies, w.start, observed)
+
+
+def simulated_currency_shares(
+    scenario: Scenario,
+    observed: Sequence[ShareObservation],
+    *,
+    replications: int = 20,
+    pool: Executor | None = None,
+) -> np.ndarray:
+    """(replications, K) simulated shares, percent, for the observations (seeds fixed)."""
+    if pool is None:
+        return np.array([_share_draw(scenario, i, observed) for i in range(replications)])
+    futures = [pool.submit(_share_draw, scenario, i, observed) for i in range(replications)]
+    return np.array([f.result() for f in futures])

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from tradesim.errors import TradesimError
+from tradesim.io.currency import Frequency, direction_currency_shares, direction_share_table
 from tradesim.io.metadata import METRIC_ATTRS, describe
 from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells, record_output
 from tradesim.io.routes import route_values
@@ -67,6 +68,13 @@ class SimulationResult:
     ) -> xr.DataArray:
         """Annual settlement-currency shares on a route; see `currency_shares`."""
         return currency_shares(self, origin, destination, both_ways=both_ways)
+
+    def direction_currency_shares(
+        self, *, freq: Frequency = "year", by_sector: bool = False
+    ) -> xr.DataArray:
+        """Currency shares by origin -> destination (and sector), annual or quarterly;
+        see `tradesim.io.currency.direction_currency_shares`."""
+        return direction_currency_shares(self.data, freq=freq, by_sector=by_sector)
 
     def to_frame(
         self, variable: str = "shipped_usd", *, annual: bool = False, drop_zeros: bool = True
@@ -234,6 +242,8 @@ def comparison_metrics(
       (for a tariff cut on a partner: imports diverted *from* the others, with sign flipped);
     - `currency_share` (scenario, year, currency): settlement shares on the agent economies'
       routes, both ways, in base and alternative;
+    - `currency_share_change` (year, origin, destination, currency): change in each
+      direction's currency shares between the agent economies;
     - `tariff_revenue_usd`, `frozen_usd` (year, destination): changes;
     - with `routes` (see `tradesim.scenario.focus`): `route_change_usd` and `route_base_usd`
       (route, year), the change in the value shipped on each route (its sectors only) and its
@@ -256,6 +266,9 @@ def comparison_metrics(
         for data in (base, alt)
     ]
     share = xr.concat(shares, dim=xr.DataArray(["base", "alternative"], dims="scenario"))
+    by_direction = [direction_currency_shares(d, regions=agents) for d in (base, alt)]
+    share_change = (by_direction[1] - by_direction[0]).rename(period="year")
+    share_change["year"] = share_change["year"].astype(int)
 
     def by_destination(name: str, data: xr.Dataset) -> xr.DataArray:
         da = data[name]
@@ -273,6 +286,7 @@ def comparison_metrics(
             "trade_creation_usd": creation,
             "trade_diversion_usd": diversion,
             "currency_share": share,
+            "currency_share_change": share_change,
             "tariff_revenue_usd": d_revenue,
             "frozen_usd": d_frozen,
         }
@@ -427,6 +441,9 @@ def _tables(result: SimulationResult) -> dict[str, Any]:
             frames.append(df)
     if frames:
         tables["currency_shares"] = pd.concat(frames)
+    tables["currency_shares_by_direction"] = direction_share_table(
+        ds, list(result.scenario.economies)
+    )
     return tables
 
 

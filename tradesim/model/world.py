@@ -125,6 +125,15 @@ def _days_in_month(year: int, month: int) -> int:
     return (nxt - dt.date(year, month, 1)).days
 
 
+def _invoicing(s: Scenario, sectors: tuple[str, ...]) -> F64:
+    conv = s.parameters.currency_choice.invoicing
+    rows = [
+        [conv[k].dominant, conv[k].producer, conv[k].local] if k in conv else [0.0, 0.0, 0.0]
+        for k in sectors
+    ]
+    return np.array(rows, dtype=float).reshape(len(sectors), 3)
+
+
 def build_world(scenario: Scenario) -> World:
     """Compile a validated scenario into a World."""
     s = scenario
@@ -185,10 +194,5 @@ def build_world(scenario: Scenario) -> World:
         initial_currency_shares=init / init.sum(),
         params=s.parameters,
         dominant_currency=cur_index[s.parameters.currency_choice.dominant_currency],
-        invoicing=np.array(
-            [
-                [sec.invoicing.dominant, sec.invoicing.producer, sec.invoicing.local]
-                for sec in s.sectors.values()
-            ]
-        ).reshape(len(sectors), 3),
+        invoicing=_invoicing(s, sectors),
     )

@@ -174,8 +174,8 @@ class InvoicingConvention(_Model):
     Dominant-currency pricing fits homogeneous, reference-priced and exchange-traded goods
     (Goldberg and Tille 2008, J. Int. Econ. 76(2)); differentiated goods lean to producer-
     or local-currency pricing (Gopinath 2015, "The International Price System"). The
-    defaults are neutral (0): a scenario states the convention of each sector, with its
-    calibration (see scenarios/baseline.yaml)."""
+    defaults are neutral (0): a scenario states the convention of each sector under
+    `parameters.currency_choice.invoicing`, with its calibration (scenarios/baseline.yaml)."""
 
     dominant: float = Field(0.0, ge=-20, le=20, description="utility of the dominant currency")
     producer: float = Field(0.0, ge=-20, le=20, description="utility of the origin's currency")
@@ -196,9 +196,6 @@ class SectorSpec(_Model):
     )
     world_price: PositivePath = Field(1.0, description="world price path (any units)")
     lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
-    invoicing: InvoicingConvention = Field(
-        InvoicingConvention(), description="invoicing convention in the currency choice"
-    )
 
 
 class RegionSpec(_Model):
@@ -254,6 +251,10 @@ class CurrencyChoice(_Model):
     )
     dominant_currency: str = Field(
         "USD", description="the vehicle currency of dominant-currency pricing (Gopinath 2015)"
+    )
+    invoicing: dict[str, InvoicingConvention] = Field(
+        default_factory=dict,
+        description="invoicing convention of each sector (by sector name); unlisted: neutral",
     )
 
 
