@@ -4,8 +4,9 @@ on an ensemble of 20 runs with the ensemble executor.
 
 What is fitted: constants only, never time paths. The sector invoicing conventions (utility
 of the dominant currency for commodities, of the producer's currency for differentiated
-goods), the fee cuts of the swap line (2014) and of the clearing bank / PvP link (2017), and
-the perceived dollar and euro risk premiums of the 2014 and 2018 sanctions. Fixed: cost
+goods), the fee cuts of the swap line (2014) and of the clearing bank / PvP link (2017),
+the perceived dollar and euro risk premiums of the 2014 and 2018 sanctions, and the ruble's
+hedging cost (a hand-set figure before; no published value). Fixed: cost
 sensitivity, network strength and reach, switching cost, the premiums' half-life.
 
 Usage: python benchmarks/fit_currency_shares.py [--fit] [--runs 20]
@@ -27,8 +28,11 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from tradesim import run_ensemble
-from tradesim.analysis.calibrate import load_currency_shares, share_moments
-from tradesim.analysis.calibrate import simulated_currency_shares
+from tradesim.analysis.calibrate import (
+    load_currency_shares,
+    share_moments,
+    simulated_currency_shares,
+)
 from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +50,8 @@ PARAMS = [
     ("clearing bank and PvP fee change", -4.0, 0.0, 1e-3),
     ("2014 risk premium", 0.0, 20.0, 1e-3),
     ("2018 risk premium", 0.0, 30.0, 1e-3),
+    ("RUB hedging cost", 0.5, 12.0, 1e-3),
+    ("2014 energy-firm risk premium", 0.0, 20.0, 1e-3),
 ]
 UNITS = np.array([p[3] for p in PARAMS])
 
@@ -70,6 +76,8 @@ def read_values(scenario: Scenario) -> Any:
                 _shock(data, "CNY-RUB payment-versus-payment link")["fee_change"],
                 _shock(data, "US sectoral sanctions 2014, dollar risk")["premium"],
                 _shock(data, "US sanctions April 2018, dollar risk")["premium"],
+                data["currencies"]["RUB"]["hedging_cost"],
+                _shock(data, "US sectoral sanctions 2014, energy firms")["premium"],
             ]
         )
         / UNITS
@@ -95,6 +103,8 @@ def with_values(scenario: Scenario, x: Any) -> Scenario:
     ):
         _shock(data, name)["premium"] = max(float(x[6]), 1e-6)
     _shock(data, "US sanctions April 2018, dollar risk")["premium"] = max(float(x[7]), 1e-6)
+    data["currencies"]["RUB"]["hedging_cost"] = float(x[8])
+    _shock(data, "US sectoral sanctions 2014, energy firms")["premium"] = max(float(x[9]), 1e-6)
     return scenario_from_dict(data)
 
 

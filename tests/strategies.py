@@ -230,6 +230,7 @@ def shocks(draw: st.DrawFn, world: dict[str, Any], kind: str | None = None) -> d
             "target": draw(st.sampled_from(regions)),
             "currencies": draw(st.lists(st.sampled_from(currencies), min_size=1, unique=True)),
             "premium": draw(st.floats(0.0001, 0.2)),
+            "sectors": _sector_list(draw, sectors),
             "half_life_months": draw(st.one_of(st.none(), st.floats(0.5, 60.0))),
         }
     elif kind == "capacity":

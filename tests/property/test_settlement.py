@@ -197,10 +197,10 @@ def test_perceived_risk_decays_with_its_half_life():
     a, b, x = (world.regions.index(r) for r in ("A", "B", "X"))
     usd = world.currencies.index("USD")
     risk = [compile_policy(world, scenario.shocks, [1.0], m).risk for m in (2, 8, 14)]
-    assert risk[0][a, b, usd] == pytest.approx(0.01)
-    assert risk[1][x, b, usd] == pytest.approx(0.005)
-    assert risk[2][b, a, usd] == pytest.approx(0.0025)
-    assert risk[0][a, x, usd] == 0.0  # routes not touching the target are untouched
+    assert risk[0][a, b, :, usd] == pytest.approx(0.01)
+    assert risk[1][x, b, :, usd] == pytest.approx(0.005)
+    assert risk[2][b, a, :, usd] == pytest.approx(0.0025)
+    assert (risk[0][a, x, :, usd] == 0.0).all()  # routes not touching the target untouched
     assert not compile_policy(world, scenario.shocks, [1.0], 8).freeze.any()
 
 

@@ -42,6 +42,7 @@ from tradesim.analysis.welfare import PAIRED_ATTRS, paired_metrics
 from tradesim.errors import ScenarioError, SimulationError, TradesimError
 from tradesim.io.bands import across_runs, bands_table, quantile_coord, quantile_levels
 from tradesim.io.metadata import describe, global_attrs
+from tradesim.io.currency import Frequency, share_statistics
 from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
@@ -436,6 +437,14 @@ class EnsembleResult:
 
         return ensemble_html(self, self._bands)
 
+    def direction_currency_shares(
+        self, *, freq: Frequency = "year", by_sector: bool = False
+    ) -> xr.DataArray:
+        """Statistics across runs of the currency shares by origin -> destination (and
+        sector), annual or quarterly; see `tradesim.io.currency.share_statistics`."""
+        runs = (self.run(i) for i in range(self.runs))
+        return share_statistics(runs, self.quantiles, freq=freq, by_sector=by_sector)
+
     def write_outputs(
         self, sources: Sequence[str | Path] = (), *, overrides: Sequence[str] = ()
     ) -> list[str]:
@@ -458,6 +467,18 @@ class EnsembleResult:
         bands = bands[bands["origin"] != bands["destination"]]
         atomic_write(self.out / "annual_bilateral_bands.csv", csv_writer(bands))
         written.append("annual_bilateral_bands.csv")
+        freqs: tuple[Frequency, ...] = ("year", "quarter")
+        for freq in freqs:
+            shares = self.direction_currency_shares(freq=freq)
+            df = shares.to_dataset(dim="statistic").to_dataframe().reset_index()
+            agents = list(self.scenario.economies)
+            df = df[
+                (df["origin"] != df["destination"])
+                & (df["origin"].isin(agents) | df["destination"].isin(agents))
+            ]
+            name = f"currency_shares_by_direction_{freq}.csv"
+            atomic_write(self.out / name, csv_writer(df))
+            written.append(name)
         first = SimulationResult(scenario=self.scenario, seed=self.scenario.seed, data=self.run(0))
         info = manifest(first, sources, overrides=overrides)
         info.update(

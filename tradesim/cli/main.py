@@ -546,8 +546,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             _write_comparison(metrics, work)
             _write_comparison_manifest(work, base, alt, args, inputs)
         print(
-            "\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv, manifest.json"
-            f" to {out}/"
+            "\nWrote comparison.nc, bilateral_change.csv, imports_by_origin.csv,"
+            f" currency_share_change.csv, manifest.json to {out}/"
         )
     return 0
 
@@ -1002,6 +1002,7 @@ def _write_comparison(metrics: Any, out: Path) -> None:
     tables = {
         "bilateral_change.csv": "bilateral_usd",
         "imports_by_origin.csv": "imports_by_origin_usd",
+        "currency_share_change.csv": "currency_share_change",
     }
     for file, name in tables.items():
         df = bands_table(metrics, name)

@@ -12,7 +12,13 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-__all__ = ["Frequency", "direction_currency_shares", "direction_share_table", "period_labels"]
+__all__ = [
+    "Frequency",
+    "direction_currency_shares",
+    "direction_share_table",
+    "period_labels",
+    "share_statistics",
+]
 
 Frequency = Literal["year", "quarter"]
 
@@ -86,3 +92,25 @@ def direction_share_table(data: xr.Dataset, agents: Sequence[str]) -> Any:
     keep = touches & (table["origin"] != table["destination"]) & (table["value_usd"] > 0)
     cols = ["period", "origin", "destination", "sector", "currency", "currency_share", "value_usd"]
     return table.loc[keep, cols]
+
+
+def share_statistics(
+    runs: Sequence[xr.Dataset] | Any,
+    quantiles: Sequence[float],
+    *,
+    freq: Frequency = "year",
+    by_sector: bool = False,
+    regions: Sequence[str] | None = None,
+) -> xr.DataArray:
+    """Mean, median and quantiles across runs of `direction_currency_shares`, along a
+    `statistic` dimension labelled mean, median, q0.05, ... (each run's shares first, then the
+    statistics, so a band is a band of shares, not a share of summed bands)."""
+    per_run = [
+        direction_currency_shares(ds, freq=freq, by_sector=by_sector, regions=regions)
+        for ds in runs
+    ]
+    stacked = xr.concat(per_run, dim="run")
+    stats = [stacked.mean("run"), stacked.median("run")]
+    stats += [stacked.quantile(q, dim="run").drop_vars("quantile") for q in quantiles]
+    labels = ["mean", "median", *(f"q{q:g}" for q in quantiles)]
+    return xr.concat(stats, dim=xr.DataArray(labels, dims="statistic")).rename("currency_share")

@@ -56,7 +56,7 @@ class Policy:
     availability: NDArray[np.int8]  # (O, D, C) +1 made available, -1 removed, 0 unchanged
     freeze: F64  # (O, D, C) probability that a payment is frozen
     cutoff: F64  # (R, C) share of a region's firms and buyers cut off from a currency
-    risk: F64  # (O, D, C) perceived risk premium, a fraction of value (settlement_risk)
+    risk: F64  # (O, D, S, C) perceived risk premium, a fraction of value (settlement_risk)
     payment_delay: F64  # (O, D, C) share of pairs cut off whose in-flight payments wait
     inflight_freeze: F64  # (O, D, C) share of pairs cut off whose in-flight payments freeze
     delay_months: int  # months a delayed payment waits before it is re-routed
@@ -137,7 +137,7 @@ def compile_policy(
     remove = np.zeros((R, R, C), dtype=bool)
     freeze = np.zeros((R, R, C))
     cutoff = np.zeros((R, C))
-    risk = np.zeros((R, R, C))
+    risk = np.zeros((R, R, S, C))
     inflight_freeze = np.zeros((R, C))
     inflight_delay = np.zeros((R, C))
     delay_months = 1
@@ -194,11 +194,13 @@ def compile_policy(
         elif isinstance(shock, SettlementRiskShock):
             tgt = region[shock.target]
             premium = shock.premium * w * _decay(shock, world, month)
+            secs = _sector_index(world, shock.sectors)
+            touches = np.zeros((R, R), dtype=bool)
+            touches[tgt, :] = touches[:, tgt] = True
             for name in shock.currencies:
                 c = currency[name]
-                risk[tgt, :, c] += premium
-                risk[:, tgt, c] += premium
-                risk[tgt, tgt, c] -= premium  # domestic trade counted once
+                for k in secs:
+                    risk[:, :, k, c] += np.where(touches, premium, 0.0)
         elif isinstance(shock, ExchangeRateShock):
             per_usd[currency[shock.currency]] *= 1.0 + _change(shock, world, month) * w
         elif isinstance(shock, DemandShock):

@@ -3,10 +3,10 @@ what that choice costs the trade it settles.
 
 A relationship on route (o, d) in sector s chooses currency c at renewal by a logit:
 
-    U_odsc = -lambda * cost_odc + beta * N_odsc + g_sc + incumbency_c,    open currencies only
+    U_odsc = -lambda * cost_odsc + beta * N_odsc + g_sc + incumbency_c,    open currencies only
 
-    cost_odc = fee_c + fee_change_odc + hedging_c * (parties whose home currency is not c)
-               + sanction_loss * freeze_probability_odc + risk_premium_odc
+    cost_odsc = fee_c + fee_change_odc + hedging_c * (parties whose home currency is not c)
+                + sanction_loss * freeze_probability_odc + risk_premium_odsc
     N_odsc   = (1 - reach) * share of c on the route last month
                + reach * share of c in d's imports of sector s from all origins last month
     g_sc     = the sector's invoicing convention: a utility for the dominant currency
@@ -76,20 +76,20 @@ def open_currencies(world: World, policy: Policy) -> Bool:
 
 
 def currency_cost(world: World, policy: Policy) -> F64:
-    """(O, D, C) cost of settling in each currency, a fraction of value."""
+    """(O, D, S, C) cost of settling in each currency, a fraction of value."""
     C = world.n_currencies
     home = world.region_currency
     is_home_o = home[:, None, None] == np.arange(C)[None, None, :]
     is_home_d = np.transpose(is_home_o, (1, 0, 2))
     foreign_parties = 2 - is_home_o.astype(int) - is_home_d.astype(int)
     choice = world.params.currency_choice
-    return (
+    route = (
         world.fee[None, None, :]
         + policy.fee_change
         + world.hedging_cost[None, None, :] * foreign_parties
         + choice.sanction_loss * policy.freeze
-        + policy.risk
     )
+    return route[:, :, None, :] + policy.risk
 
 
 def convention_utility(world: World) -> F64:
@@ -120,7 +120,7 @@ def currency_weights(world: World, policy: Policy, network_share: F64, market_sh
     reach = choice.network_reach
     network = (1.0 - reach) * network_share[:, :, None, :] + reach * market_share[None, :, :, :]
     utility = (
-        -choice.cost_sensitivity * currency_cost(world, policy)[:, :, None, :]
+        -choice.cost_sensitivity * currency_cost(world, policy)
         + choice.network_strength * network
         + convention_utility(world)
     )
@@ -188,7 +188,7 @@ def settlement_weight_factor(world: World, policy: Policy) -> F64:
     """(O, D, S) expected (1 + k)^(1 - sigma) of settling on each route, k the inclusive
     settlement cost; pairs left with no open currency contribute 0 (they cannot trade)."""
     lam = world.params.currency_choice.cost_sensitivity
-    value = -lam * currency_cost(world, policy)[:, :, None, :] + convention_utility(world)
+    value = -lam * currency_cost(world, policy) + convention_utility(world)
     value = np.where(open_currencies(world, policy)[:, :, None, :], value, -np.inf)
     one_minus_sigma = (1.0 - world.elasticity)[None, None, :]
     if (policy.cutoff > 0).any():

@@ -110,6 +110,7 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             known("region", shock.target, regions, (*at, "target"))
             for j, name in enumerate(shock.currencies):
                 known("currency", name, currencies, (*at, "currencies", j))
+            sector_lists.append(("sectors", shock.sectors))
         elif isinstance(shock, SettlementPolicyShock):
             for j, name in enumerate(shock.route):
                 known("region", name, regions, (*at, "route", j))

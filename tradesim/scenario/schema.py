@@ -405,6 +405,7 @@ class SettlementRiskShock(_ShockBase):
     type: Literal["settlement_risk"]
     target: str = Field(description="the region whose trade perceives the risk")
     currencies: Annotated[list[str], Field(min_length=1)]
+    sectors: Sectors = Field("all", description="sectors whose trade perceives it")
     premium: Annotated[Rate, Field(gt=0, le=0.2)] = Field(
         description="perceived expected loss, a fraction of value (at most 20%)"
     )
