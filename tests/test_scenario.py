@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
 def test_baseline_loads():
     s = load_scenario(SCENARIOS / "baseline.yaml")
     assert s.name == "baseline"
-    assert s.n_months == 36
+    assert s.n_months == 60  # 2014-01 to 2018-12: 2014-2015 run as settlement history
     assert s.regions == ["CN", "RU", "US", "EU", "ROW"]
     assert s.currencies["RUB"].per_usd == {"2016": 67.03, "2017": 58.35, "2018": 62.71}
 
