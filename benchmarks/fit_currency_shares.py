@@ -119,8 +119,11 @@ def main() -> int:
         "--fit-buyers", type=int, default=1000, help="buyers per sector while fitting (speed)"
     )
     ap.add_argument("--start", type=str, default=None, help="JSON list of starting values")
+    ap.add_argument(
+        "--scenario", type=Path, default=BASELINE, help="scenario to check (default: baseline)"
+    )
     args = ap.parse_args()
-    scenario = load_scenario(BASELINE)
+    scenario = load_scenario(args.scenario)
     observed = load_currency_shares()
     targets = [o for o in observed if o.target]
     obs = np.array([o.share_percent for o in targets])
@@ -168,7 +171,8 @@ def main() -> int:
         print(
             json.dumps({p[0]: round(float(v * p[3]), 6) for p, v in zip(PARAMS, x0, strict=True)})
         )
-    scenario = with_values(scenario, x0)
+    if args.fit:
+        scenario = with_values(scenario, x0)
     with tempfile.TemporaryDirectory() as tmp:
         ens = run_ensemble(scenario, runs=args.runs, out=tmp, workers=2)
         sims = []

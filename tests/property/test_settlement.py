@@ -50,7 +50,7 @@ def _books_from_scratch(world, state):
     return fresh
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     target=st.sampled_from(["A", "B"]),
     currency=st.sampled_from(["USD", "AAC", "BBC"]),
@@ -135,7 +135,7 @@ def test_lowering_a_currency_cost_never_lowers_its_share(world, cut, cheaper, da
         assert (new[old == c] == c).all()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(world=worlds(), data=st.data())
 def test_identities_hold_with_switching_and_payments_in_flight(world, data):
     """Every month's identities (checked by the engine) and, over the whole run, shipped =
@@ -146,8 +146,7 @@ def test_identities_hold_with_switching_and_payments_in_flight(world, data):
     sanction["financial"]["cutoff_share"] = data.draw(st.floats(0.05, 0.95))
     world["shocks"] = [sanction, *data.draw(st.lists(shocks(world), max_size=2))]
     scenario = scenario_from_dict(world)
-    simulate(scenario, check=True)  # raises SimulationError on a broken identity
-    raw = run_engine(scenario)
+    raw = run_engine(scenario, check=True)  # raises SimulationError on a broken identity
     shipped = raw.flows["shipped"].sum()
     out = raw.flows["settled"].sum() + raw.flows["frozen"].sum()
     left = raw.stocks["pending"][-1].sum() + raw.stocks["in_transit"][-1].sum()

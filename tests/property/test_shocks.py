@@ -42,7 +42,7 @@ def world_and_shock(draw, kind=None, **fields):
 @given(world_and_shock("sanction"))
 def test_full_embargo_gives_zero_flow_while_it_lasts(case):
     """Catches: an embargo that blocks new choices but leaves existing relationships alive
-    (dropping the forced renewal in `_break_blocked`)."""
+    (dropping the forced renewal of embargoed relationships in `kernels.switch_or_break`)."""
     world, shock = case
     assume(shock["type"] == "sanction")
     shock["trade"] = {"sectors": "all"}
