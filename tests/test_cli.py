@@ -59,6 +59,7 @@ def test_manifest_records_what_produced_the_result(tmp_path):
         "flows.csv",
         "annual_bilateral.csv",
         "currency_shares.csv",
+        "currency_shares_by_direction.csv",
     }
     assert m["timings_seconds"]["run_seconds"] > 0
 

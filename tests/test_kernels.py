@@ -193,7 +193,8 @@ def test_prices_fall_with_idle_capacity_and_rise_when_full():
 def test_currency_availability_and_sanction_cost(world):
     base = compile_policy(world, [], [], 0)
     share = np.zeros((world.n_regions, world.n_regions, world.n_currencies))
-    w = currency_weights(world, base, share)
+    market = np.zeros((world.n_regions, world.n_sectors, world.n_currencies))
+    w = currency_weights(world, base, share, market)[:, :, 0]  # first sector
     A, B, X = (world.regions.index(r) for r in ("A", "B", "X"))
     aac, bbc, usd = (world.currencies.index(c) for c in ("AAC", "BBC", "USD"))
     assert w[A, X, bbc] == 0.0  # B's currency is not usable between A and X
@@ -210,7 +211,7 @@ def test_currency_availability_and_sanction_cost(world):
             }
         ]
     ).shocks
-    hit = currency_weights(world, compile_policy(world, shocks, [1.0], 3), share)
+    hit = currency_weights(world, compile_policy(world, shocks, [1.0], 3), share, market)[:, :, 0]
     p = lambda x: x[A, B] / x[A, B].sum()  # noqa: E731
     assert p(hit)[usd] < p(w)[usd]
 

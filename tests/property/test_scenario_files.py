@@ -182,7 +182,9 @@ def _place(data: dict, path: tuple, value: Any) -> str:
     else:
         node = data
     for part in path[:-1]:
-        key = next(iter(node)) if part == "*" else part
+        # A mapping key: the first one present, or the first sector (per-sector mappings
+        # such as parameters.currency_choice.invoicing start empty).
+        key = (next(iter(node)) if node else next(iter(data["sectors"]))) if part == "*" else part
         node = node.setdefault(key, {})
     last = (
         next(iter(node))

@@ -200,11 +200,16 @@ def settlement_weight_factor(world: World, policy: Policy) -> F64:
 
 
 def _factor(value: F64, lam: float, one_minus_sigma: F64) -> F64:
+    """(1 + k)^(1 - sigma) from logit values, k = -logsum / lambda; 0 where nothing is open.
+
+    With a (numerically) zero cost sensitivity the cost does not enter choices, k = 0. The
+    conventions can make k negative; it is kept above -0.9 so the factor stays finite."""
     top = value.max(axis=-1)
     ok = np.isfinite(top)
+    if lam < 1e-9:
+        return np.where(ok, 1.0, 0.0) * np.ones_like(one_minus_sigma)
     safe_top = np.where(ok, top, 0.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         logsum = safe_top + np.log(np.exp(value - safe_top[..., None]).sum(axis=-1))
-    k = -logsum / lam if lam > 0 else np.zeros_like(logsum)
-    k = np.where(ok, k, 0.0)
-    return np.where(ok, np.maximum(1.0 + k, 1e-6) ** one_minus_sigma, 0.0)
+        k = np.clip(np.where(ok, -logsum / lam, 0.0), -0.9, 1e6)
+    return np.where(ok, (1.0 + k) ** one_minus_sigma, 0.0)
