@@ -41,8 +41,8 @@ from tradesim.analysis.progress import ProgressArg, progress_callback
 from tradesim.analysis.welfare import PAIRED_ATTRS, paired_metrics
 from tradesim.errors import ScenarioError, SimulationError, TradesimError
 from tradesim.io.bands import across_runs, bands_table, quantile_coord, quantile_levels
-from tradesim.io.metadata import describe, global_attrs
 from tradesim.io.currency import Frequency, share_statistics
+from tradesim.io.metadata import describe, global_attrs
 from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
