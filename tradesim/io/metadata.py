@@ -162,6 +162,12 @@ METRIC_ATTRS: dict[str, tuple[str, str, str]] = {
         "share of each settlement currency in the value shipped between the agent economies "
         "(both ways), in the base and in the alternative (fraction)",
     ),
+    "currency_share_change": (
+        "1",
+        "change in currency shares by direction",
+        "alternative minus base: annual share of each settlement currency in the value shipped "
+        "from origin to destination, between the agent economies (fraction)",
+    ),
     "tariff_revenue_usd": (
         "USD",
         "change in tariff revenue",

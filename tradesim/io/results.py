@@ -269,6 +269,7 @@ def comparison_metrics(
     by_direction = [direction_currency_shares(d, regions=agents) for d in (base, alt)]
     share_change = (by_direction[1] - by_direction[0]).rename(period="year")
     share_change["year"] = share_change["year"].astype(int)
+    share_change.attrs = {}  # described by io.metadata (METRIC_ATTRS)
 
     def by_destination(name: str, data: xr.Dataset) -> xr.DataArray:
         da = data[name]
