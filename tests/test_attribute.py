@@ -270,3 +270,15 @@ def test_studies_refuse_a_folder_tradesim_did_not_write(tmp_path):
     assert sorted(p.name for p in precious.parent.iterdir()) == ["notes.txt"]
     sweep(THREE, values, outputs=["trade:B-A"], runs=1, out=tmp_path / "ok", executor="serial")
     assert (tmp_path / "ok" / ".tradesim-output").is_file()
+
+
+def test_sweep_on_a_local_dask_cluster_matches_serial(tmp_path):
+    """The studies' Dask path: the same points and seeds give the same table as serial."""
+    values = {"shocks.1.rate": ["0.0", "0.3"]}
+    serial = sweep(
+        THREE, values, outputs=["trade:B-A"], runs=2, out=tmp_path / "s", executor="serial"
+    )
+    dask = sweep(
+        THREE, values, outputs=["trade:B-A"], runs=2, out=tmp_path / "d", executor="dask", workers=2
+    )
+    pd.testing.assert_frame_equal(serial, dask)
