@@ -333,7 +333,7 @@ def market_month(
     state.network_share = np.where(
         total > 0, route_value / np.where(total > 0, total, 1.0), state.network_share
     )
-    sigma = w.elasticity[None, :]
+    sigma = w.elasticity_domestic[None, :]  # the top of the nest: V_D + V_M ~ P^(1 - sigma_D)
     return MonthOutcome(
         flows=flows,
         exports=exports,

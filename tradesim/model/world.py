@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,7 +73,7 @@ class World:
     n_agent: int
     region_currency: I64  # (R,) index into currencies
     sectors: tuple[str, ...]
-    elasticity: F64  # (S,) sigma
+    elasticity: F64  # (S,) sigma_M (ESUBM): among import origins and among firms
     demand_price_elasticity: F64  # (S,)
     world_price_exposure: F64  # (S,)
     lead_time: I64  # (O, D, S) months; domestic deliveries take none
@@ -91,6 +91,9 @@ class World:
     origin_shares: F64  # (D, O, S) base-year origin shares, sum over O is 1
     initial_currency_shares: F64  # (C,)
     params: Parameters
+    elasticity_domestic: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) sigma_D (ESUBD): domestic vs imports
+    units: tuple[str | None, ...] = ()  # (S,) physical unit of commodity sectors
+    unit_price: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) USD per unit at month 0; nan for aggregates
 
     @property
     def n_regions(self) -> int:
@@ -137,6 +140,12 @@ def build_world(scenario: Scenario) -> World:
     world_price = np.stack(
         [path_values(sec.world_price, s.start, months) for sec in s.sectors.values()], 1
     )
+    unit_price = np.array(
+        [
+            world_price[s.burn_in_months, k] if sec.unit is not None else np.nan
+            for k, sec in enumerate(s.sectors.values())
+        ]
+    )
     world_price = world_price / world_price[s.burn_in_months]
 
     absorption = np.array(
@@ -180,4 +189,12 @@ def build_world(scenario: Scenario) -> World:
         origin_shares=shares,
         initial_currency_shares=init / init.sum(),
         params=s.parameters,
+        elasticity_domestic=np.array(
+            [
+                sec.elasticity if sec.elasticity_domestic is None else sec.elasticity_domestic
+                for sec in s.sectors.values()
+            ]
+        ),
+        units=tuple(sec.unit for sec in s.sectors.values()),
+        unit_price=unit_price,
     )

@@ -165,10 +165,34 @@ class CurrencySpec(_Model):
 
 
 class SectorSpec(_Model):
-    """A traded sector."""
+    """A traded sector: an aggregate (values only) or a commodity with a physical unit.
+
+    Demand is a two-level Armington nest (GTAP): domestic supply against the import
+    composite with `elasticity_domestic` (ESUBD), then among import origins, and among the
+    firms of any origin, with `elasticity` (ESUBM). Without `elasticity_domestic` the nest is
+    flat (ESUBD = ESUBM). The trade elasticity is sigma - 1.
+    """
 
     elasticity: float = Field(
-        4.0, gt=1, le=30, description="substitution elasticity between suppliers (sigma)"
+        4.0,
+        gt=1,
+        le=40,
+        description="substitution elasticity among import origins and firms (ESUBM, sigma_M)",
+    )
+    elasticity_domestic: float | None = Field(
+        None,
+        gt=1,
+        le=40,
+        description="substitution elasticity between domestic supply and imports (ESUBD, "
+        "sigma_D <= sigma_M); default: equal to elasticity (one flat nest)",
+    )
+    unit: str | None = Field(
+        None,
+        description="physical unit of a commodity sector (t, bbl, MMBtu); its world_price "
+        "path is then in USD per unit and results report quantities",
+    )
+    hs_codes: list[str] = Field(
+        default_factory=list, description="HS codes the sector stands for (documentation)"
     )
     demand_price_elasticity: float = Field(
         1.0, ge=0, le=5, description="elasticity of sector spending to its world price (1: fixed)"
@@ -178,6 +202,18 @@ class SectorSpec(_Model):
     )
     world_price: PositivePath = Field(1.0, description="world price path (any units)")
     lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+
+    @model_validator(mode="after")
+    def _nest_is_consistent(self) -> SectorSpec:
+        # A nested logit is a random-utility model only if the lower nest substitutes at
+        # least as easily as the upper one (dissimilarity (sigma_D - 1)/(sigma_M - 1) <= 1).
+        if self.elasticity_domestic is not None and self.elasticity_domestic > self.elasticity:
+            raise ValueError(
+                f"elasticity_domestic {self.elasticity_domestic} exceeds elasticity "
+                f"{self.elasticity}: substitution among import origins must be at least as "
+                "easy as between domestic supply and imports"
+            )
+        return self
 
 
 class RegionSpec(_Model):
