@@ -10,7 +10,6 @@ their own.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -250,12 +249,14 @@ def renew(
     currency = draw_currencies(weights, blocked, Streams.uniforms(keys["currency"], month, idx))
     valid &= currency >= 0
 
-    hazard = 1.0 / w.params.renewal_months
-    if hazard >= 1.0:
+    hazard = 1.0 / w.renewal_months  # (S,) per sector: spot commodities renew often
+    if (hazard >= 1.0).all():
         duration = np.ones(idx.size, dtype=np.int32)
     else:
         u_d = Streams.uniforms(keys["duration"], month, idx)
-        duration = 1 + np.floor(np.log1p(-u_d) / math.log1p(-hazard)).astype(np.int32)
+        log_keep = np.log1p(-np.minimum(hazard, 1.0 - 1e-12))[b.sector[idx]]
+        duration = 1 + np.floor(np.log1p(-u_d) / log_keep).astype(np.int32)
+        duration[hazard[b.sector[idx]] >= 1.0] = 1
     b.option[idx] = np.where(valid, option, NO_SUPPLIER)
     b.origin[idx] = origin
     b.currency[idx] = np.maximum(currency, 0)

@@ -93,7 +93,9 @@ class World:
     params: Parameters
     elasticity_domestic: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) sigma_D (ESUBD): domestic vs imports
     units: tuple[str | None, ...] = ()  # (S,) physical unit of commodity sectors
-    unit_price: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) USD per unit at month 0; nan for aggregates
+    # (S,) USD per unit at month 0; nan for aggregate sectors
+    unit_price: F64 = field(default_factory=lambda: np.zeros(0))
+    renewal_months: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) mean duration
 
     @property
     def n_regions(self) -> int:
@@ -197,4 +199,10 @@ def build_world(scenario: Scenario) -> World:
         ),
         units=tuple(sec.unit for sec in s.sectors.values()),
         unit_price=unit_price,
+        renewal_months=np.array(
+            [
+                s.parameters.renewal_months if sec.renewal_months is None else sec.renewal_months
+                for sec in s.sectors.values()
+            ]
+        ),
     )

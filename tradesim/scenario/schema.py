@@ -202,6 +202,13 @@ class SectorSpec(_Model):
     )
     world_price: PositivePath = Field(1.0, description="world price path (any units)")
     lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+    renewal_months: float | None = Field(
+        None,
+        ge=1,
+        le=600,
+        description="mean supplier-relationship duration in this sector (spot commodity "
+        "trade is bought cargo by cargo); default: parameters.renewal_months",
+    )
 
     @model_validator(mode="after")
     def _nest_is_consistent(self) -> SectorSpec:
