@@ -63,6 +63,11 @@ CASES = {
         lambda r: shipped(r, origin="A", sector="energy"),
         "down",
     ),
+    "embargo": (
+        {"importer": "A", "origin": "B", "sectors": ["goods"], "share": 0.5},
+        lambda r: shipped(r, origin="B", destination="A", sector="goods"),
+        "down",
+    ),
 }
 
 
@@ -125,3 +130,25 @@ def test_currency_withdrawn_at_policy_end_breaks_its_relationships():
     bbc = r.data.shipped_usd.sel(origin="X", destination="A", currency="BBC").sum("sector")
     assert float(bbc.sel(month=slice("2020-06", "2020-12")).sum()) > 0
     assert float(bbc.sel(month=slice("2021-01", None)).sum()) == 0.0
+
+
+def test_embargo_is_one_way_partial_and_ramped(baseline):
+    """An import ban by A on B's goods stops a share of B -> A only; A -> B goes on; with a
+    ramp the share is phased in; a full share stops the route."""
+
+    def run(**fields):
+        shock = {"type": "embargo", "importer": "A", "origin": "B", "sectors": ["goods"]}
+        return simulate(small(shocks=[{**shock, "start": START, **fields}]))
+
+    def flow(result, origin, destination, months=("2021-01", "2021-12")):
+        da = result.data.shipped_usd.sel(month=slice(*months), sector="goods")
+        return float(da.sel(origin=origin, destination=destination).sum())
+
+    base = flow(baseline, "B", "A")
+    full, half = run(), run(share=0.5)
+    assert flow(full, "B", "A") == 0.0
+    assert 0.3 * base < flow(half, "B", "A") < 0.7 * base
+    assert flow(full, "A", "B") == pytest.approx(flow(baseline, "A", "B"), rel=0.05)  # one way
+    ramped = run(ramp_months=12)
+    early = ("2020-08", "2020-09")
+    assert 0.0 < flow(ramped, "B", "A", early) < flow(baseline, "B", "A", early)

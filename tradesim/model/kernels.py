@@ -199,6 +199,8 @@ def break_blocked(world: World, state: MarketState, month: int, policy: Policy, 
     d = b.destination[idx].astype(np.int64)
     c = b.currency[idx].astype(np.int64)
     broken = policy.embargo[d, o, b.sector[idx]] | (cur_w[o, d, c] <= 0.0)
+    if policy.barred is not None:
+        broken |= b.cutoff_rank[idx] < policy.barred[d, o, b.sector[idx]]
     blocked = blocked_currencies(world, state, idx, o, b.option[idx].astype(np.int64), policy)
     broken |= blocked[np.arange(idx.size), c]
     b.end_month[idx[broken]] = month
@@ -235,7 +237,16 @@ def renew(
             race_ids = (idx[lo:hi, None] * R + np.arange(R)[None, :]).ravel()
             u_origin = Streams.uniforms(keys["origin"], month, race_ids)
             option[lo:hi] = draw_options(
-                w, per_sector, firm_w, ext_w, d, s, u_origin.reshape(-1, R), u_firm[lo:hi]
+                w,
+                per_sector,
+                firm_w,
+                ext_w,
+                d,
+                s,
+                u_origin.reshape(-1, R),
+                u_firm[lo:hi],
+                None if policy.barred is None else policy.barred[d, :, s],
+                b.cutoff_rank[idx[lo:hi]],
             )
     valid = option >= 0
     opt = np.where(valid, option, 0).astype(np.int64)

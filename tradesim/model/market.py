@@ -108,6 +108,10 @@ def choice_weights(
     one_minus_sigma = 1.0 - world.elasticity
     route = alpha * route_wedge(policy) ** one_minus_sigma[None, None, :]
     route = np.where(policy.embargo, 0.0, route)
+    if policy.barred is not None:
+        # Partial embargoes: aggregate (external) destinations lose the barred share of the
+        # route's weight; agent buyers are barred one by one in draw_options.
+        route[world.n_agent :] *= 1.0 - policy.barred[world.n_agent :]
     firm_power = firm_price ** one_minus_sigma[firms.sector]
     route = route * nest_factor(world, route * origin_power(world, firms, firm_power, external_price))
     os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
@@ -164,6 +168,8 @@ def draw_options(
     sector: int,
     u_origin: F64,
     u_firm: F64,
+    barred: F64 | None = None,
+    rank: NDArray[np.float32] | None = None,
 ) -> NDArray[np.int32]:
     """Draw supplier options for buyers of one (destination, sector) group.
 
@@ -173,6 +179,9 @@ def draw_options(
     over its firms' weights (P(j | o) = w_j / W_o). A shock to one origin's weights changes
     only the choices of buyers who picked, or now pick, that origin: every other buyer keeps
     its supplier, so paired runs differ only where the policy acts.
+
+    A partial embargo bars buyers one by one: a buyer whose rank is below an origin's barred
+    share (barred, (R,)) cannot choose that origin, so that share of buyers is shut out.
 
     u_origin is (n, R), u_firm (n,). Returns global option ids (firm index, or
     n_firms + sector * R + region), or -1 where no option has positive weight.
@@ -185,6 +194,8 @@ def draw_options(
     with np.errstate(divide="ignore"):
         score = -np.log(u_origin[:, : len(totals)]) / totals[None, :]
     score[:, totals <= 0] = np.inf
+    if barred is not None and rank is not None and (barred > 0).any():
+        score[rank[:, None] < barred[None, : len(totals)]] = np.inf
     origin = np.argmin(score, axis=1)
     none = ~np.isfinite(score[np.arange(len(origin)), origin])
     n_firms = firm_w.shape[1]

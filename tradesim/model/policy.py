@@ -19,6 +19,7 @@ from tradesim.model.world import World, month_position
 from tradesim.scenario import (
     CapacityShock,
     DemandShock,
+    EmbargoShock,
     ExchangeRateShock,
     SanctionShock,
     SettlementPolicyShock,
@@ -55,11 +56,17 @@ class Policy:
     availability: NDArray[np.int8]  # (O, D, C) +1 made available, -1 removed, 0 unchanged
     freeze: F64  # (O, D, C) probability that a payment is frozen
     cutoff: F64  # (R, C) share of a region's firms and buyers cut off from a currency
+    barred: F64 | None = None  # (D, O, S) share of the route's buyers barred (embargo shocks)
 
     @property
     def blocks_relationships(self) -> bool:
         """Whether some existing relationships may have become impossible."""
-        return bool(self.embargo.any() or (self.cutoff > 0).any() or (self.availability < 0).any())
+        return bool(
+            self.embargo.any()
+            or (self.cutoff > 0).any()
+            or (self.availability < 0).any()
+            or (self.barred is not None and (self.barred > 0).any())
+        )
 
 
 def canonical_order(shocks: Sequence[Shock]) -> list[Shock]:
@@ -132,6 +139,7 @@ def compile_policy(
     remove = np.zeros((R, R, C), dtype=bool)
     freeze = np.zeros((R, R, C))
     cutoff = np.zeros((R, C))
+    barred = np.zeros((R, R, S))
     region = {r: i for i, r in enumerate(world.regions)}
     currency = {c: i for i, c in enumerate(world.currencies)}
 
@@ -184,6 +192,12 @@ def compile_policy(
             trade_cost[o, d, _sector_index(world, shock.sectors)] *= (
                 1.0 + _change(shock, world, month) * w
             )
+        elif isinstance(shock, EmbargoShock):
+            # Partial embargoes of several shocks combine as independent events; a full one
+            # (share 1 at full intensity) bars every buyer.
+            d, o = region[shock.importer], region[shock.origin]
+            secs = _sector_index(world, shock.sectors)
+            barred[d, o, secs] = _combine_prob(barred[d, o, secs], shock.share * w)
         elif isinstance(shock, CapacityShock):
             capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= (
                 1.0 + shock.change * w
@@ -202,4 +216,5 @@ def compile_policy(
         availability=availability,
         freeze=freeze,
         cutoff=cutoff,
+        barred=barred,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from tradesim.scenario.schema import (
     CapacityShock,
+    EmbargoShock,
     DemandShock,
     ExchangeRateShock,
     SanctionShock,
@@ -115,6 +116,12 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             sector_lists.append(("sectors", shock.sectors))
         elif isinstance(shock, CapacityShock):
             known("agent economy", shock.origin, set(s.economies), (*at, "origin"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, EmbargoShock):
+            known("region", shock.importer, regions, (*at, "importer"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            if shock.importer == shock.origin:
+                out.append(((*at, "origin"), "an embargo needs two different regions"))
             sector_lists.append(("sectors", shock.sectors))
         for field, secs in sector_lists:
             if secs != "all":

@@ -25,6 +25,7 @@ __all__ = [
     "SHOCK_TYPES",
     "CapacityShock",
     "DemandShock",
+    "EmbargoShock",
     "ExchangeRateShock",
     "SanctionShock",
     "Scenario",
@@ -445,6 +446,25 @@ class CapacityShock(_ShockBase):
     )
 
 
+class EmbargoShock(_ShockBase):
+    """A one-way embargo on a route: the importer bans imports from the origin (an import
+    ban), or the origin bans exports to the importer (an export ban, `imposed_by: origin`)
+    -- the effect on trade is the same; `imposed_by` is recorded for reports. A `share` below
+    1 bars that share of the route's trade (a partial embargo: that share of buyers may no
+    longer buy from the origin), ramped in with `ramp_months`."""
+
+    type: Literal["embargo"]
+    importer: str
+    origin: str
+    sectors: Sectors = "all"
+    share: Annotated[Rate, Field(gt=0, le=1)] = Field(
+        1.0, description="share of the route's buyers barred (1: a full embargo)"
+    )
+    imposed_by: Literal["importer", "origin"] = Field(
+        "importer", description="importer: an import ban; origin: an export ban"
+    )
+
+
 Shock = Annotated[
     TariffShock
     | SanctionShock
@@ -453,7 +473,8 @@ Shock = Annotated[
     | DemandShock
     | WorldPriceShock
     | TradeCostShock
-    | CapacityShock,
+    | CapacityShock
+    | EmbargoShock,
     Field(discriminator="type"),
 ]
 
@@ -469,6 +490,7 @@ _SHOCK_MODELS: dict[str, type[BaseModel]] = {
         WorldPriceShock,
         TradeCostShock,
         CapacityShock,
+        EmbargoShock,
     )
 }
 SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
