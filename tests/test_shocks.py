@@ -148,7 +148,8 @@ def test_embargo_is_one_way_partial_and_ramped(baseline):
     full, half = run(), run(share=0.5)
     assert flow(full, "B", "A") == 0.0
     assert 0.3 * base < flow(half, "B", "A") < 0.7 * base
-    assert flow(full, "A", "B") == pytest.approx(flow(baseline, "A", "B"), rel=0.05)  # one way
+    # One way: A's exports to B go on (a little lower: B's idle exporters cut prices at home).
+    assert flow(full, "A", "B") > 0.85 * flow(baseline, "A", "B")
     ramped = run(ramp_months=12)
     early = ("2020-08", "2020-09")
     assert 0.0 < flow(ramped, "B", "A", early) < flow(baseline, "B", "A", early)
