@@ -49,9 +49,12 @@ def soybean_measures(ds: xr.Dataset) -> dict[str, float]:
         return float(f.sel(origin="US") / f.sum())
 
     return {
-        "US share of CN soybean imports, 2017 -> 2018 (pp)": 100 * (us_share("2018") - us_share("2017")),
-        "Brazil's gain, 2017 -> 2018 (Mt)": imports_mt(ds, "2018", "BR") - imports_mt(ds, "2017", "BR"),
-        "Russia's gain, 2017 -> 2018 (Mt)": imports_mt(ds, "2018", "RU") - imports_mt(ds, "2017", "RU"),
+        "US share of CN soybean imports, 2017 -> 2018 (pp)": 100
+        * (us_share("2018") - us_share("2017")),
+        "Brazil's gain, 2017 -> 2018 (Mt)": imports_mt(ds, "2018", "BR")
+        - imports_mt(ds, "2017", "BR"),
+        "Russia's gain, 2017 -> 2018 (Mt)": imports_mt(ds, "2018", "RU")
+        - imports_mt(ds, "2017", "RU"),
     }
 
 
@@ -88,7 +91,9 @@ def rusal_measures(ds: xr.Dataset, base: xr.Dataset) -> dict[str, float]:
     }
 
 
-def run(name: str, seeds: list[int], overrides: list[str]) -> tuple[list[xr.Dataset], list[xr.Dataset]]:
+def run(
+    name: str, seeds: list[int], overrides: list[str]
+) -> tuple[list[xr.Dataset], list[xr.Dataset]]:
     scenario = load_scenario(SCENARIOS / name, overrides=overrides)
     parent = load_scenario(SCENARIOS / "baseline.yaml", overrides=overrides)
     base = own_shocks_removed(scenario, parent)

@@ -35,6 +35,7 @@ from tradesim.model.settlement import (
     draw_currencies,
 )
 from tradesim.model.state import MarketState
+from tradesim.model.supply import apply_price_caps, discount_target, update_discount
 from tradesim.model.world import World
 
 __all__ = ["MonthOutcome", "init_market", "market_month", "origin_price_index"]
@@ -61,6 +62,7 @@ def init_market(world: World, state: MarketState, base: Policy) -> None:
     firm_price, external_price = supplier_prices(world, state.firms, world.burn_in, base)
     state.alpha = preference_weights(world, state.firms, firm_price, external_price)
     state.base_price_index = origin_price_index(world, state.firms, firm_price, external_price)
+    state.discount = np.ones((world.n_regions, world.n_sectors))
     state.network_share = _initial_network_share(world, base)
     _set_capacity(world, state, base, firm_price, external_price)
 
@@ -292,6 +294,8 @@ def market_month(
     row = month + w.burn_in
     A, R, S = w.n_agent, w.n_regions, w.n_sectors
     firm_price, external_price = supplier_prices(w, f, row, policy)
+    price_index = origin_price_index(w, f, firm_price, external_price) / state.base_price_index
+    policy = apply_price_caps(w, policy, price_index * w.unit_price[None, :])
     firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
     cur_w = currency_weights(w, policy, state.network_share)
     if policy.blocks_relationships or policy_changed:
@@ -322,6 +326,16 @@ def market_month(
             1.0 / w.params.markup,
         )
 
+    if w.params.discount_speed > 0:
+        # Exporters who lost markets to embargoes or a price cap cut prices toward cost.
+        new = update_discount(state.discount, discount_target(w, policy), w.params.discount_speed)
+        if not np.array_equal(new, state.discount):
+            step = (new / state.discount)[f.origin, f.sector]
+            f.price_adjustment = np.clip(
+                f.price_adjustment * step, 1.0 / w.params.markup, w.params.markup
+            )
+            state.discount = new
+
     flows = np.zeros((R, R, S, w.n_currencies))
     per = f.per_group
     flows[:A, :A] = to_agents.reshape(S, A, per, A, -1).sum(axis=2).transpose(1, 2, 0, 3)
@@ -349,7 +363,7 @@ def market_month(
     return MonthOutcome(
         flows=flows,
         exports=exports,
-        price_index=origin_price_index(w, f, firm_price, external_price) / state.base_price_index,
+        price_index=price_index,
         buyer_price_index=np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma)),
     )
 

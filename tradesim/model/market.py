@@ -113,7 +113,9 @@ def choice_weights(
         # route's weight; agent buyers are barred one by one in draw_options.
         route[world.n_agent :] *= 1.0 - policy.barred[world.n_agent :]
     firm_power = firm_price ** one_minus_sigma[firms.sector]
-    route = route * nest_factor(world, route * origin_power(world, firms, firm_power, external_price))
+    route = route * nest_factor(
+        world, route * origin_power(world, firms, firm_power, external_price)
+    )
     os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
     firm_w = route.reshape(world.n_regions, -1)[:, os_index] * firm_power[None, :]
     ext_w = route * (external_price ** one_minus_sigma[None, :])[None, :, :]

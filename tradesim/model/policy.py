@@ -20,6 +20,7 @@ from tradesim.scenario import (
     CapacityShock,
     DemandShock,
     EmbargoShock,
+    PriceCapShock,
     ExchangeRateShock,
     SanctionShock,
     SettlementPolicyShock,
@@ -57,6 +58,8 @@ class Policy:
     freeze: F64  # (O, D, C) probability that a payment is frozen
     cutoff: F64  # (R, C) share of a region's firms and buyers cut off from a currency
     barred: F64 | None = None  # (D, O, S) share of the route's buyers barred (embargo shocks)
+    price_cap: F64 | None = None  # (O, S) USD per unit an origin's price may not exceed; inf
+    cap_share: F64 | None = None  # (D, O, S) share of the route's buyers bound by the cap
 
     @property
     def blocks_relationships(self) -> bool:
@@ -140,6 +143,8 @@ def compile_policy(
     freeze = np.zeros((R, R, C))
     cutoff = np.zeros((R, C))
     barred = np.zeros((R, R, S))
+    price_cap = np.full((R, S), np.inf)
+    cap_share = np.zeros((R, R, S))
     region = {r: i for i, r in enumerate(world.regions)}
     currency = {c: i for i, c in enumerate(world.currencies)}
 
@@ -192,6 +197,14 @@ def compile_policy(
             trade_cost[o, d, _sector_index(world, shock.sectors)] *= (
                 1.0 + _change(shock, world, month) * w
             )
+        elif isinstance(shock, PriceCapShock):
+            imp, o = region[shock.imposer], region[shock.origin]
+            k = world.sectors.index(shock.sector)
+            price_cap[o, k] = min(price_cap[o, k], shock.cap)
+            third = np.ones(R, dtype=bool)
+            third[[imp, o]] = False
+            cap_share[imp, o, k] = _combine_prob(cap_share[imp, o, k], w)
+            cap_share[third, o, k] = _combine_prob(cap_share[third, o, k], shock.services_share * w)
         elif isinstance(shock, EmbargoShock):
             # Partial embargoes of several shocks combine as independent events; a full one
             # (share 1 at full intensity) bars every buyer.
@@ -217,4 +230,6 @@ def compile_policy(
         freeze=freeze,
         cutoff=cutoff,
         barred=barred,
+        price_cap=price_cap,
+        cap_share=cap_share,
     )

@@ -43,6 +43,7 @@ class MarketState:
     network_share: F64  # (O, D, C) last month's currency value shares on each route
     alpha: F64  # (D, O, S) taste weights fixed at base-year prices
     base_price_index: F64  # (O, S) each origin's supplier price index at month 0
+    discount: F64 = field(default_factory=lambda: np.ones((0, 0)))  # (O, S) market-loss factor
 
     @classmethod
     def empty_books(cls, world: World, firms: Firms, buyers: Buyers) -> MarketState:

@@ -91,7 +91,9 @@ class World:
     origin_shares: F64  # (D, O, S) base-year origin shares, sum over O is 1
     initial_currency_shares: F64  # (C,)
     params: Parameters
-    elasticity_domestic: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) sigma_D (ESUBD): domestic vs imports
+    elasticity_domestic: F64 = field(
+        default_factory=lambda: np.zeros(0)
+    )  # (S,) sigma_D (ESUBD): domestic vs imports
     units: tuple[str | None, ...] = ()  # (S,) physical unit of commodity sectors
     # (S,) USD per unit at month 0; nan for aggregate sectors
     unit_price: F64 = field(default_factory=lambda: np.zeros(0))

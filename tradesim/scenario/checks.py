@@ -12,6 +12,7 @@ from typing import Any
 from tradesim.scenario.schema import (
     CapacityShock,
     EmbargoShock,
+    PriceCapShock,
     DemandShock,
     ExchangeRateShock,
     SanctionShock,
@@ -117,6 +118,21 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         elif isinstance(shock, CapacityShock):
             known("agent economy", shock.origin, set(s.economies), (*at, "origin"))
             sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, PriceCapShock):
+            known("region", shock.imposer, regions, (*at, "imposer"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            known("sector", shock.sector, sectors, (*at, "sector"))
+            if shock.imposer == shock.origin:
+                out.append(((*at, "origin"), "a price cap needs two different regions"))
+            if shock.sector in s.sectors and s.sectors[shock.sector].unit is None:
+                out.append(
+                    (
+                        (*at, "sector"),
+                        f"a price cap is in USD per physical unit, and sector {shock.sector!r} "
+                        "has no unit: give the sector a unit (t, bbl, MMBtu) and a world_price "
+                        "in USD per unit",
+                    )
+                )
         elif isinstance(shock, EmbargoShock):
             known("region", shock.importer, regions, (*at, "importer"))
             known("region", shock.origin, regions, (*at, "origin"))

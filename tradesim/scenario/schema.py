@@ -27,6 +27,7 @@ __all__ = [
     "DemandShock",
     "EmbargoShock",
     "ExchangeRateShock",
+    "PriceCapShock",
     "SanctionShock",
     "Scenario",
     "SettlementPolicyShock",
@@ -279,6 +280,13 @@ class Parameters(_Model):
     price_adjustment: float = Field(
         0.05, ge=0, le=1, description="monthly log price response to utilization gap"
     )
+    discount_speed: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="monthly partial adjustment of exporters' prices toward cost when "
+        "embargoes or price caps close part of their market (Urals discount, 2022)",
+    )
     fx_budget_elasticity: float = Field(
         1.0, ge=0, le=2, description="elasticity of USD import budgets to the home currency"
     )
@@ -465,6 +473,21 @@ class EmbargoShock(_ShockBase):
     )
 
 
+class PriceCapShock(_ShockBase):
+    """A price cap: the imposer's buyers, and the share of third countries' trade that uses
+    the imposer's services (shipping, insurance, finance), may buy the origin's commodity
+    only at or below `cap` USD per physical unit; the sector must have a unit."""
+
+    type: Literal["price_cap"]
+    imposer: str
+    origin: str
+    sector: str
+    cap: float = Field(gt=0, description="USD per unit of the sector (e.g. USD/bbl)")
+    services_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0, description="share of third countries' trade with the origin bound by the cap"
+    )
+
+
 Shock = Annotated[
     TariffShock
     | SanctionShock
@@ -474,7 +497,8 @@ Shock = Annotated[
     | WorldPriceShock
     | TradeCostShock
     | CapacityShock
-    | EmbargoShock,
+    | EmbargoShock
+    | PriceCapShock,
     Field(discriminator="type"),
 ]
 
@@ -491,6 +515,7 @@ _SHOCK_MODELS: dict[str, type[BaseModel]] = {
         TradeCostShock,
         CapacityShock,
         EmbargoShock,
+        PriceCapShock,
     )
 }
 SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
