@@ -111,13 +111,13 @@ def main(n_seeds: int, overrides: list[str]) -> None:
     for k, rec in SOY_RECORD.items():
         print(f"  {k:<55} model {got[k]:>8.2f}   record {rec:>8.2f}   ratio {got[k] / rec:5.2f}")
     alt, cf = run("lng_tariffs_2018_2019.yaml", seeds, overrides)
-    m = [lng_measures(a, b) for a, b in zip(alt, cf)]
+    m = [lng_measures(a, b) for a, b in zip(alt, cf, strict=True)]
     print("\nLNG tariff 2018-2019 (Reuters ship tracking: 0 US cargoes in Mar-Apr 2019)")
     for k in m[0]:
         print(f"  {k:<55} model {np.mean([x[k] for x in m]):>8.3f}")
     print(f"  {'record: ratio at most':<55} {LNG_RECORD_CEILING:>14.2f}")
     alt, cf = run("rusal_sanctions_2018.yaml", seeds, overrides)
-    m = [rusal_measures(a, b) for a, b in zip(alt, cf)]
+    m = [rusal_measures(a, b) for a, b in zip(alt, cf, strict=True)]
     print("\nRusal sanctions 2018 (record: LME aluminium +20% within two weeks of 2018-04-06)")
     for k in m[0]:
         print(f"  {k:<55} model {np.mean([x[k] for x in m]):>8.2f}")

@@ -217,9 +217,13 @@ def test_exporters_who_lose_a_market_discount_toward_cost(baseline):
 
     fast, none = run(0.5), run(0.0)
     later = slice("2021-01", "2021-12")
-    price = lambda d: float(d.price_index.sel(origin="B", sector="energy", month=later).mean())  # noqa: E731
-    to_a = lambda d: float(
-        d.shipped_usd.sel(origin="B", destination="A", sector="energy", month=later).sum()
-    )  # noqa: E731
+
+    def price(d):
+        return float(d.price_index.sel(origin="B", sector="energy", month=later).mean())
+
+    def to_a(d):
+        flow = d.shipped_usd.sel(origin="B", destination="A", sector="energy", month=later)
+        return float(flow.sum())
+
     assert price(fast) < 0.97 * price(none)
     assert to_a(fast) > 1.02 * to_a(none)

@@ -144,7 +144,7 @@ def nest_factor(world: World, origin_weight: F64) -> F64:
     independent of which import origin wins. The common random numbers of paired runs are
     kept, and lam = 1 gives back the flat race exactly.
     """
-    D, O, S = origin_weight.shape
+    D, n_origins, S = origin_weight.shape
     lam = (world.elasticity_domestic - 1.0) / (world.elasticity - 1.0)  # (S,)
     if np.all(lam == 1.0):
         return np.ones_like(origin_weight)
@@ -156,7 +156,7 @@ def nest_factor(world: World, origin_weight: F64) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
         dom = np.where(nested & (own > 0), (own / (1.0 - m)) ** (lam - 1.0), 1.0)
         imp = np.where(nested & (imports > 0), (imports / m) ** (lam - 1.0), 1.0)
-    factor = np.broadcast_to(imp[:, None, :], (D, O, S)).copy()
+    factor = np.broadcast_to(imp[:, None, :], (D, n_origins, S)).copy()
     factor[d, d, :] = dom
     return factor
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from tradesim.scenario.schema import (
     CapacityShock,
-    EmbargoShock,
-    PriceCapShock,
     DemandShock,
+    EmbargoShock,
     ExchangeRateShock,
+    PriceCapShock,
     SanctionShock,
     Scenario,
     Sectors,
