@@ -21,7 +21,8 @@ def test_baseline_loads():
     s = load_scenario(SCENARIOS / "baseline.yaml")
     assert s.name == "baseline"
     assert s.n_months == 36
-    assert s.regions == ["CN", "RU", "US", "EU", "ROW"]
+    assert s.regions == ["CN", "RU", "US", "EU", "BR", "SC", "ROW"]
+    assert s.sectors["soybeans"].unit == "t" and s.sectors["soybeans"].hs_codes == ["1201"]
     assert s.currencies["RUB"].per_usd == {"2016": 67.03, "2017": 58.35, "2018": 62.71}
 
 
@@ -129,7 +130,7 @@ def test_every_problem_is_reported_at_once():
             "unknown currency 'ZZZ'",
         ),
         (
-            {"type": "embargo", "start": "2020-03"},
+            {"type": "blockade", "start": "2020-03"},
             "shocks[0]",
             "unknown shock type",
         ),

@@ -29,6 +29,7 @@ from tradesim.model.market import (
     supplier_prices,
 )
 from tradesim.model.policy import Policy
+from tradesim.model.routes import limit_route_weights, route_ratio, route_values
 from tradesim.model.settlement import (
     aggregate_currency_shares,
     currency_weights,
@@ -297,17 +298,45 @@ def market_month(
     price_index = origin_price_index(w, f, firm_price, external_price) / state.base_price_index
     policy = apply_price_caps(w, policy, price_index * w.unit_price[None, :])
     firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
+    spend = spend_factor(w, row, policy)
+    limits = policy.route_capacity is not None and bool(np.isfinite(policy.route_capacity).any())
+    if limits:
+        assert policy.route_capacity is not None
+        unit_price = price_index * w.unit_price[None, :]  # (O, S) USD per unit
+        cap_units = policy.route_capacity / 12.0  # units a month
+        cap_value = cap_units * unit_price[:, None, :]
+        firm_w, ext_w = limit_route_weights(w, f, firm_w, ext_w, spend, cap_value)
     cur_w = currency_weights(w, policy, state.network_share)
     if policy.blocks_relationships or policy_changed:
         break_blocked(w, state, month, policy, cur_w)
     renew(w, state, keys, month, firm_w, ext_w, cur_w, policy)
 
-    spend = spend_factor(w, row, policy)
     agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, C)
     settleable = agg_share.sum(axis=2)  # (O, D): 0 where no currency is open
     to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
     to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
     to_external *= settleable[f.origin][:, A:]
+    if limits:
+        # Ration routes whose orders exceed what they carry: scaling the route's spend factor
+        # keeps every flow and the exporter-side books consistent.
+        ordered = route_values(
+            w,
+            f,
+            to_agents,
+            to_external,
+            state.external_book,
+            spend,
+            _ext_value(w, firm_w, ext_w, spend),
+        )
+        ordered[A:, A:] *= settleable[A:, A:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = ordered / unit_price[:, None, :]
+        ratio = route_ratio(units, cap_units)
+        if (ratio < 1.0).any():
+            spend = spend * ratio.transpose(1, 0, 2)
+            to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
+            to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
+            to_external *= settleable[f.origin][:, A:]
 
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
     units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
@@ -343,10 +372,7 @@ def market_month(
         state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
     ).transpose(1, 2, 0, 3)
     totals = _sector_totals(w, firm_w, ext_w)
-    ext_value = np.divide(
-        ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
-    )
-    ext_value *= w.absorption_usd[:, None, :] * spend  # (D, O, S), external origins only
+    ext_value = _ext_value(w, firm_w, ext_w, spend)
     if R > A:
         by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
         flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:, None, :]
@@ -366,6 +392,16 @@ def market_month(
         price_index=price_index,
         buyer_price_index=np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma)),
     )
+
+
+def _ext_value(world: World, firm_w: F64, ext_w: F64, spend: F64) -> F64:
+    """(D, O, S) expected value bought from external origins' supply."""
+    totals = _sector_totals(world, firm_w, ext_w)
+    out = np.divide(
+        ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
+    )
+    out *= world.absorption_usd[:, None, :] * spend
+    return out
 
 
 def _exporter_side_sales(

@@ -22,6 +22,7 @@ from tradesim.scenario import (
     EmbargoShock,
     ExchangeRateShock,
     PriceCapShock,
+    RouteCapacityShock,
     SanctionShock,
     SettlementPolicyShock,
     Shock,
@@ -60,6 +61,7 @@ class Policy:
     barred: F64 | None = None  # (D, O, S) share of the route's buyers barred (embargo shocks)
     price_cap: F64 | None = None  # (O, S) USD per unit an origin's price may not exceed; inf
     cap_share: F64 | None = None  # (D, O, S) share of the route's buyers bound by the cap
+    route_capacity: F64 | None = None  # (O, D, S) units a year a route carries; inf: no limit
 
     @property
     def blocks_relationships(self) -> bool:
@@ -145,6 +147,7 @@ def compile_policy(
     barred = np.zeros((R, R, S))
     price_cap = np.full((R, S), np.inf)
     cap_share = np.zeros((R, R, S))
+    route_capacity = np.full((R, R, S), np.inf)
     region = {r: i for i, r in enumerate(world.regions)}
     currency = {c: i for i, c in enumerate(world.currencies)}
 
@@ -205,6 +208,17 @@ def compile_policy(
             third[[imp, o]] = False
             cap_share[imp, o, k] = _combine_prob(cap_share[imp, o, k], w)
             cap_share[third, o, k] = _combine_prob(cap_share[third, o, k], shock.services_share * w)
+        elif isinstance(shock, RouteCapacityShock):
+            o, d = region[shock.origin], region[shock.destination]
+            k = world.sectors.index(shock.sector)
+            if shock.capacity is not None:
+                level = shock.capacity
+            else:
+                assert shock.path is not None
+                xs = [month_position(key, world.start) for key in shock.path]
+                level = float(np.interp(month, xs, list(shock.path.values())))
+            # Several limits on one route: the tightest binds; a ramp phases the level in.
+            route_capacity[o, d, k] = min(route_capacity[o, d, k], level * w)
         elif isinstance(shock, EmbargoShock):
             # Partial embargoes of several shocks combine as independent events; a full one
             # (share 1 at full intensity) bars every buyer.
@@ -232,4 +246,5 @@ def compile_policy(
         barred=barred,
         price_cap=price_cap,
         cap_share=cap_share,
+        route_capacity=route_capacity,
     )

@@ -28,6 +28,7 @@ __all__ = [
     "EmbargoShock",
     "ExchangeRateShock",
     "PriceCapShock",
+    "RouteCapacityShock",
     "SanctionShock",
     "Scenario",
     "SettlementPolicyShock",
@@ -298,6 +299,12 @@ class Parameters(_Model):
 
 
 class _ShockBase(_Model):
+    id: str | None = Field(
+        None,
+        description="a handle for composition: a scenario that extends this one overrides "
+        "the shock's fields by giving a shock with the same id, or removes it with "
+        "`remove: true`",
+    )
     name: str | None = Field(None, description="a label for reports, figures and manifests")
     start: Date = Field(
         description="first date it applies, a mid-month date pro-rated [date: YYYY-MM or "
@@ -488,6 +495,36 @@ class PriceCapShock(_ShockBase):
     )
 
 
+AbsolutePath = Annotated[
+    dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+
+
+class RouteCapacityShock(_ShockBase):
+    """A physical limit on one route (a pipeline, a port, a rail link): what the origin can
+    ship to the destination in the sector, in the sector's unit per year (a constant or a
+    dated path of levels); a limit of 0 closes the route. The sector must have a unit and
+    the route a positive base-year share."""
+
+    type: Literal["route_capacity"]
+    origin: str
+    destination: str
+    sector: str
+    capacity: float | None = Field(
+        None, ge=0, description="units of the sector a year (e.g. bbl/yr)"
+    )
+    path: AbsolutePath | None = Field(
+        None, description="dated capacity levels in units a year, interpolated; flat beyond"
+    )
+
+    @model_validator(mode="after")
+    def _one_of_capacity_or_path(self) -> RouteCapacityShock:
+        if (self.capacity is None) == (self.path is None):
+            raise ValueError("give exactly one of 'capacity' or 'path'")
+        return self
+
+
 Shock = Annotated[
     TariffShock
     | SanctionShock
@@ -498,7 +535,8 @@ Shock = Annotated[
     | TradeCostShock
     | CapacityShock
     | EmbargoShock
-    | PriceCapShock,
+    | PriceCapShock
+    | RouteCapacityShock,
     Field(discriminator="type"),
 ]
 
@@ -516,6 +554,7 @@ _SHOCK_MODELS: dict[str, type[BaseModel]] = {
         CapacityShock,
         EmbargoShock,
         PriceCapShock,
+        RouteCapacityShock,
     )
 }
 SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
