@@ -457,7 +457,11 @@ def _merge(
     for j, shock in enumerate(c_shocks):
         sid = shock_id(shock)
         at = next(
-            (n for n, (e, _) in enumerate(entries) if sid is not None and shock_id(e) == sid),
+            (
+                n
+                for n, (e, origin) in enumerate(entries)
+                if sid is not None and shock_id(e) == sid and origin[0][0] == "parent"
+            ),
             None,
         )
         if at is None:
