@@ -59,6 +59,15 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, tuple[str, str], str]] = {
                    "diversion", ("A", "energy"), "A's energy imports by origin"),
     "capacity": ({"origin": "B", "sectors": ["energy"], "change": -0.4},
                  "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "embargo": ({"importer": "A", "origin": "B", "sectors": ["energy"], "share": 0.5,
+                 "ramp_months": 3},
+                "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "price_cap": ({"imposer": "A", "origin": "B", "sector": "energy", "cap": 45.0,
+                   "services_share": 0.5},
+                  "diversion", ("X", "energy"), "X's energy imports by origin"),
+    "route_capacity": ({"origin": "B", "destination": "A", "sector": "energy",
+                        "path": {"2020-07": 300e6, "2021-01": 450e6}},
+                       "diversion", ("A", "energy"), "A's energy imports by origin"),
 }
 
 
@@ -200,7 +209,7 @@ def worked_example_figures() -> None:
         note = source_note(list(names), seed=base.seed, paired=True)
         shocks = added_shocks(alt_scenario, base_scenario)
         if figure == "soy":
-            fig = diversion_figure(base.data, alt.data, "CN", "agriculture", names=names,
+            fig = diversion_figure(base.data, alt.data, "CN", "soybeans", names=names,
                                    shocks=shocks, note=note)
         else:
             fig = currency_shares_figure(base.data, "CN", "RU", alt=alt.data, names=names,
