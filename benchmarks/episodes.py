@@ -95,7 +95,7 @@ def run(
     name: str, seeds: list[int], overrides: list[str]
 ) -> tuple[list[xr.Dataset], list[xr.Dataset]]:
     scenario = load_scenario(SCENARIOS / name, overrides=overrides)
-    parent = load_scenario(SCENARIOS / "baseline.yaml", overrides=overrides)
+    parent = load_scenario(SCENARIOS / "baseline_calibrated.yaml", overrides=overrides)
     base = own_shocks_removed(scenario, parent)
     alt = [simulate(scenario, seed=s).data for s in seeds]
     cf = [simulate(base, seed=s).data for s in seeds]

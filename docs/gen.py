@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "generated"
 sys.path.insert(0, str(ROOT))
 
+from tests.factories import small_dict  # noqa: E402
 from tradesim import load_scenario, scenario_from_dict, simulate  # noqa: E402
 from tradesim.cli.main import _parser, shock_reference  # noqa: E402
 from tradesim.io.plot import (  # noqa: E402
@@ -35,7 +36,6 @@ from tradesim.io.plot import (  # noqa: E402
     save,
 )
 from tradesim.scenario import _SHOCK_MODELS, Scenario  # noqa: E402
-from tests.factories import small_dict  # noqa: E402
 
 # One example per shock type on the small economy (regions A, B, X; sectors energy, goods),
 # with the outcome its figure shows.

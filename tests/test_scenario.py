@@ -28,7 +28,7 @@ def test_baseline_loads():
 
 def test_extends_adds_shocks_and_overrides_fields():
     s = load_scenario(SCENARIOS / "soybean_tariff_2018.yaml")
-    base = load_scenario(SCENARIOS / "baseline.yaml")
+    base = load_scenario(SCENARIOS / "baseline_calibrated.yaml")  # the library's parent
     assert s.name == "soybean_tariff_2018"
     assert s.economies == base.economies
     assert len(s.shocks) == len(base.shocks) + 1
@@ -53,7 +53,9 @@ def test_extends_missing_parent(tmp_path):
 
 def test_error_in_child_points_at_child_file(tmp_path):
     text = (SCENARIOS / "soybean_tariff_2018.yaml").read_text()
-    text = text.replace("extends: baseline.yaml", f"extends: {SCENARIOS / 'baseline.yaml'}")
+    text = text.replace(
+        "extends: baseline_calibrated.yaml", f"extends: {SCENARIOS / 'baseline_calibrated.yaml'}"
+    )
     text = text.replace("rate: 0.25", "rate: 25")
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as info:

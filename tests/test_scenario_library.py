@@ -121,10 +121,17 @@ def bundled() -> set[str]:
     return {Path(line).name for line in proc.stdout.split()}
 
 
-def own_shocks_removed(scenario):
-    """The scenario with the baseline's shocks only (those it overrides by id included)."""
-    base = load_scenario(SCENARIOS / "baseline.yaml", overrides=SMALL)
-    return scenario.model_copy(update={"shocks": list(base.shocks)})
+def parent_shocks(name, overrides):
+    """The shocks of the file a bundled scenario extends (the calibrated baseline)."""
+    import yaml
+
+    parent = yaml.safe_load((SCENARIOS / name).read_text()).get("extends", name)
+    return list(load_scenario(SCENARIOS / parent, overrides=overrides).shocks)
+
+
+def own_shocks_removed(scenario, name):
+    """The scenario with its parent's shocks only (those it overrides by id included)."""
+    return scenario.model_copy(update={"shocks": parent_shocks(name, SMALL)})
 
 
 def test_every_bundled_scenario_has_a_claim():
@@ -142,7 +149,7 @@ def test_scenario_moves_what_it_claims(name):
     if outcome is None:
         assert float(result.data.shipped_usd.sum()) > 0
         return
-    without = simulate(own_shocks_removed(scenario))
+    without = simulate(own_shocks_removed(scenario, name))
     period = slice(*months)
     alt = outcome(result.data.sel(month=period))
     base = outcome(without.data.sel(month=period))
@@ -167,11 +174,7 @@ EPISODE = [
 
 def episode(name, seed=1):
     scenario = load_scenario(SCENARIOS / name, overrides=EPISODE)
-    base = scenario.model_copy(
-        update={
-            "shocks": list(load_scenario(SCENARIOS / "baseline.yaml", overrides=EPISODE).shocks)
-        }
-    )
+    base = scenario.model_copy(update={"shocks": parent_shocks(name, EPISODE)})
     return simulate(scenario, seed=seed).data, simulate(base, seed=seed).data
 
 
@@ -225,14 +228,14 @@ def test_episode_rusal_raises_the_aluminium_price_and_diverts_russian_metal_to_c
     months = slice("2018-05", "2018-12")
     price = lambda d, r: float(
         d.buyer_price_index.sel(sector="aluminium", destination=r, month=months).mean()
-    )  # noqa: E731
+    )
     for region in ("US", "SC", "EU"):
         assert price(data, region) > price(base, region), region
     ru = lambda d: float(
         d.quantity.sel(commodity="aluminium", origin="RU", destination="CN", month=months).sum()
-    )  # noqa: E731
+    )
     assert ru(data) > 1.2 * ru(base)
     ru_price = lambda d: float(
         d.unit_price_usd.sel(commodity="aluminium", origin="RU", month=months).mean()
-    )  # noqa: E731
+    )
     assert ru_price(data) < ru_price(base)  # Rusal discounts

@@ -68,6 +68,11 @@ CASES = {
         lambda r: shipped(r, origin="B", destination="A", sector="energy"),
         "down",
     ),
+    "route_capacity": (
+        {"origin": "B", "destination": "A", "sector": "energy", "capacity": 300e6},
+        lambda r: shipped(r, origin="B", destination="A", sector="energy"),
+        "down",
+    ),
     "embargo": (
         {"importer": "A", "origin": "B", "sectors": ["goods"], "share": 0.5},
         lambda r: shipped(r, origin="B", destination="A", sector="goods"),

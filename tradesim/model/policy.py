@@ -105,7 +105,7 @@ def shock_change_months(shock: Shock, world: World) -> list[int]:
 
 
 def _change(
-    shock: ExchangeRateShock | DemandShock | WorldPriceShock | TradeCostShock,
+    shock: ExchangeRateShock | DemandShock | WorldPriceShock | TradeCostShock | CapacityShock,
     world: World,
     month: int,
 ) -> float:
@@ -227,7 +227,7 @@ def compile_policy(
             barred[d, o, secs] = _combine_prob(barred[d, o, secs], shock.share * w)
         elif isinstance(shock, CapacityShock):
             capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= (
-                1.0 + shock.change * w
+                1.0 + _change(shock, world, month) * w
             )
     availability = np.where(remove, -1, np.where(add, 1, 0)).astype(np.int8)
     return Policy(

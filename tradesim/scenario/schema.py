@@ -450,15 +450,13 @@ class TradeCostShock(_ChangeShock):
     sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
 
 
-class CapacityShock(_ShockBase):
-    """The productive capacity of an agent economy's firms in some sectors changes."""
+class CapacityShock(_ChangeShock):
+    """The productive capacity of an agent economy's firms in some sectors changes (a
+    constant change or a dated path of changes)."""
 
     type: Literal["capacity"]
     origin: str = Field(description="agent economy whose firms' capacity changes [region]")
     sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
-    change: Annotated[Rate, Field(gt=-1, le=100)] = Field(
-        description='relative change in capacity [fraction: -0.4 or "-40%"]'
-    )
 
 
 class EmbargoShock(_ShockBase):
