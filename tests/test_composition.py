@@ -39,7 +39,8 @@ def family(tmp_path):
     write(
         tmp_path / "sanctions.yaml",
         "extends: base.yaml\nname: sanctions\nseed: 12\nburn_in_months: 3\nshocks:\n"
-        "  - {type: sanction, id: s1, imposer: X, target: B, start: 2020-09, trade: {sectors: [goods]}}\n",
+        "  - {type: sanction, id: s1, imposer: X, target: B, start: 2020-09,"
+        " trade: {sectors: [goods]}}\n",
     )
     return tmp_path
 

@@ -212,7 +212,10 @@ def test_episode_lng_tariff_stops_us_lng_to_china_and_russia_gains():
     Russian LNG to China up against the same months without the tariff."""
     data, base = episode("lng_tariffs_2018_2019.yaml")
     q = data.quantity.sel(commodity="lng", destination="CN")
-    spring = lambda da, y: float(da.sel(month=[f"{y}-03", f"{y}-04"]).sum())  # noqa: E731
+
+    def spring(da, y):
+        return float(da.sel(month=[f"{y}-03", f"{y}-04"]).sum())
+
     us = q.sel(origin="US")
     assert spring(us, 2019) <= 0.30 * spring(us, 2018)
     qb = base.quantity.sel(commodity="lng", destination="CN", origin="RU")
@@ -226,16 +229,19 @@ def test_episode_rusal_raises_the_aluminium_price_and_diverts_russian_metal_to_c
     aluminium goes to China more than it would have."""
     data, base = episode("rusal_sanctions_2018.yaml")
     months = slice("2018-05", "2018-12")
-    price = lambda d, r: float(
-        d.buyer_price_index.sel(sector="aluminium", destination=r, month=months).mean()
-    )
+
+    def price(d, region):
+        index = d.buyer_price_index.sel(sector="aluminium", destination=region, month=months)
+        return float(index.mean())
+
+    def ru_to_cn(d):
+        q = d.quantity.sel(commodity="aluminium", origin="RU", destination="CN", month=months)
+        return float(q.sum())
+
+    def ru_price(d):
+        return float(d.unit_price_usd.sel(commodity="aluminium", origin="RU", month=months).mean())
+
     for region in ("US", "SC", "EU"):
         assert price(data, region) > price(base, region), region
-    ru = lambda d: float(
-        d.quantity.sel(commodity="aluminium", origin="RU", destination="CN", month=months).sum()
-    )
-    assert ru(data) > 1.2 * ru(base)
-    ru_price = lambda d: float(
-        d.unit_price_usd.sel(commodity="aluminium", origin="RU", month=months).mean()
-    )
+    assert ru_to_cn(data) > 1.2 * ru_to_cn(base)
     assert ru_price(data) < ru_price(base)  # Rusal discounts

@@ -472,6 +472,13 @@ def _tables(result: SimulationResult) -> dict[str, Any]:
             frames.append(df)
     if frames:
         tables["currency_shares"] = pd.concat(frames)
+    if "quantity" in ds:
+        # Commodity sectors in physical units: quantity, unit price and value side by side.
+        q = ds[["quantity", "unit_price_usd"]].to_dataframe().reset_index()
+        q = q[q["quantity"] != 0]
+        q["value_usd"] = q["quantity"] * q["unit_price_usd"]
+        q["month"] = q["month"].dt.strftime("%Y-%m")
+        tables["commodities"] = q
     return tables
 
 
@@ -486,7 +493,8 @@ def write_outputs(
     """Write the result and manifest.json; returns the paths written.
 
     formats: "netcdf" writes every variable to result.nc; "csv" and "parquet" write the
-    tables (flows, annual_bilateral, currency_shares). Each file is written to a temporary
+    tables (flows, annual_bilateral, currency_shares, and commodities: quantity, unit price
+    and value of the commodity sectors). Each file is written to a temporary
     name and renamed, so a reader never sees half a file. `sources` are the scenario files
     the result came from, hashed into the manifest; `overrides` the `--set` assignments
     applied to them. Text cells of CSV tables are neutralised against spreadsheet formula

@@ -81,7 +81,7 @@ def route_values(
     firms: Firms,
     to_agents: F64,
     to_external: F64,
-    external_book: F64,
+    external_book: NDArray[np.int64],
     spend: F64,
     ext_value: F64,
 ) -> F64:
