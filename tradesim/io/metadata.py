@@ -120,7 +120,7 @@ VARIABLE_ATTRS: dict[str, tuple[str, str, str]] = {
         "world price index (baseline path), 1 at month 0",
     ),
     "quantity": (
-        "1",
+        "see commodity_unit",
         "physical quantity shipped",
         "physical quantity shipped in the month, in the commodity's own unit (the coordinate "
         "commodity_unit: t, bbl, MMBtu): shipped value / unit_price_usd",
