@@ -164,27 +164,6 @@ def _quantities(raw: RawRun, commodities: list[int], keep: slice) -> xr.Dataset:
     )
 
 
-def _quantities(raw: RawRun, commodities: list[int], keep: slice) -> xr.Dataset:
-    """Physical quantities of commodity sectors: value over the origin's USD price per unit,
-    the world price in its unit at month 0 moved by the origin's supplier price index."""
-    w = raw.world
-    unit_price = raw.price_index[keep][:, :, commodities] * w.unit_price[commodities]
-    shipped = raw.flows["shipped"][keep][:, :, :, commodities].sum(axis=4)
-    per_unit = unit_price[:, :, None, :]
-    quantity = np.divide(shipped, per_unit, out=np.zeros_like(shipped), where=per_unit > 0)
-    dims = ("month", "origin", "destination", "commodity")
-    return xr.Dataset(
-        {
-            "quantity": (dims, quantity),
-            "unit_price_usd": (("month", "origin", "commodity"), unit_price),
-        },
-        coords={
-            "commodity": [w.sectors[k] for k in commodities],
-            "commodity_unit": ("commodity", [str(w.units[k]) for k in commodities]),
-        },
-    )
-
-
 def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
     """Report every USD value in another currency at that month's rate.
 
