@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradesim.analysis.ensemble import ExecutorName, _prepare_worker, process_pool, run_seed
+from tradesim.analysis.ensemble import ExecutorName, dask_client, process_pool, run_seed
 from tradesim.analysis.outputs import Output, evaluate_outputs
 from tradesim.errors import TradesimError
 from tradesim.io.outputs import FolderLock, is_output_folder, mark_output
@@ -109,35 +109,15 @@ def _execute(
             for future in as_completed(futures):
                 yield future.result()
     elif executor == "dask":
-        try:
-            from distributed import Client, LocalCluster
+        with dask_client(workers, scheduler) as client:
             from distributed import as_completed as dask_completed
-        except ImportError:
-            raise TradesimError(
-                "the dask executor needs the optional extra: pip install 'tradesim[dask]'"
-            ) from None
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-        try:
-            with Client(scheduler or cluster, set_as_default=False) as client:
-                client.run(_prepare_worker)
-                futures = [
-                    client.submit(_task, i, chunk, base, outputs, pure=False) for i, chunk in tasks
-                ]
-                for future in dask_completed(futures, loop=client.loop):
-                    yield future.result()
-                    future.release()
-        except OSError as exc:
-            raise TradesimError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-        finally:
-            if cluster is not None:
-                cluster.close()
+
+            futures = [
+                client.submit(_task, i, chunk, base, outputs, pure=False) for i, chunk in tasks
+            ]
+            for future in dask_completed(futures, loop=client.loop):
+                yield future.result()
+                future.release()
     else:
         raise ValueError(f"unknown executor {executor!r}; choose from dask, processes, serial")
 

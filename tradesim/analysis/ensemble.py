@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -323,9 +324,28 @@ def _dask(
     scheduler: str | None,
     check: bool,
 ) -> Iterator[tuple[int, xr.Dataset]]:
+    with dask_client(workers, scheduler) as client:
+        from distributed import as_completed as dask_completed
+
+        futures = client.map(
+            _simulate_run,
+            [scenario] * len(indices),
+            list(indices),
+            [check] * len(indices),
+            pure=False,
+        )
+        position = {f.key: i for f, i in zip(futures, indices, strict=True)}
+        for future in dask_completed(futures, loop=client.loop):
+            yield position[future.key], future.result()
+            future.release()
+
+
+@contextmanager
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client on `scheduler`, or on a local cluster of `workers` processes started and
+    closed here (its workers end with this process, like the process pool's)."""
     try:
         from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise TradesimError(
             "the dask executor needs the optional extra: pip install 'tradesim[dask]'"
@@ -343,17 +363,7 @@ def _dask(
         # (a scheduler round trip) for every NetCDF write in this process.
         with Client(scheduler or cluster, set_as_default=False) as client:
             client.run(_prepare_worker if cluster is None else _prepare_local_worker)
-            futures = client.map(
-                _simulate_run,
-                [scenario] * len(indices),
-                list(indices),
-                [check] * len(indices),
-                pure=False,
-            )
-            position = {f.key: i for f, i in zip(futures, indices, strict=True)}
-            for future in dask_completed(futures, loop=client.loop):
-                yield position[future.key], future.result()
-                future.release()
+            yield client
     except OSError as exc:
         raise TradesimError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     finally:
