@@ -82,7 +82,7 @@ def cutoff(base: Scenario, runs: int) -> None:
             f"   {o}->{d}: base {pairs[:, 0].mean() / 1e9:.2f}bn, change {diff.mean() / 1e9:+.3f}bn"
             f" ({100 * rel.mean():+.2f}%; runs {100 * rel.min():+.2f}% to {100 * rel.max():+.2f}%)"
         )
-        s = shares.sel(statistic="mean", period="2020", origin=o, destination=d)
+        s = shares["currency_share_mean"].sel(period="2020", origin=o, destination=d)
         text = ", ".join(f"{c} {100 * float(s.sel(currency=c)):.1f}%" for c in s.currency.values)
         print(f"   {o}->{d} currency shares 2020 under the cut-off: {text}")
 

@@ -449,9 +449,10 @@ class EnsembleResult:
 
     def direction_currency_shares(
         self, *, freq: Frequency = "year", by_sector: bool = False
-    ) -> xr.DataArray:
-        """Statistics across runs of the currency shares by origin -> destination (and
-        sector), annual or quarterly; see `tradesim.io.currency.share_statistics`."""
+    ) -> xr.Dataset:
+        """The currency shares by origin -> destination (and sector), annual or quarterly,
+        across runs: `currency_share` by quantile and `currency_share_mean`; see
+        `tradesim.io.currency.share_statistics`."""
         runs = (self.run(i) for i in range(self.runs))
         return share_statistics(runs, self.quantiles, freq=freq, by_sector=by_sector)
 
@@ -480,7 +481,7 @@ class EnsembleResult:
         freqs: tuple[Frequency, ...] = ("year", "quarter")
         for freq in freqs:
             shares = self.direction_currency_shares(freq=freq)
-            df = shares.to_dataset(dim="statistic").to_dataframe().reset_index()
+            df = bands_table(shares, "currency_share")
             agents = list(self.scenario.economies)
             df = df[
                 (df["origin"] != df["destination"])

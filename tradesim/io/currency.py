@@ -101,16 +101,15 @@ def share_statistics(
     freq: Frequency = "year",
     by_sector: bool = False,
     regions: Sequence[str] | None = None,
-) -> xr.DataArray:
-    """Mean, median and quantiles across runs of `direction_currency_shares`, along a
-    `statistic` dimension labelled mean, median, q0.05, ... (each run's shares first, then the
-    statistics, so a band is a band of shares, not a share of summed bands)."""
+) -> xr.Dataset:
+    """Summary across runs of `direction_currency_shares`, in the form of every tradesim
+    summary (`tradesim.io.bands.across_runs`): `currency_share` by `quantile` (the median and
+    the band) and `currency_share_mean`. Each run's shares come first, then the statistics,
+    so a band is a band of shares, not a share of summed bands."""
+    from tradesim.io.bands import across_runs
+
     per_run = [
         direction_currency_shares(ds, freq=freq, by_sector=by_sector, regions=regions)
         for ds in runs
     ]
-    stacked = xr.concat(per_run, dim="run")
-    stats = [stacked.mean("run"), stacked.median("run")]
-    stats += [stacked.quantile(q, dim="run").drop_vars("quantile") for q in quantiles]
-    labels = ["mean", "median", *(f"q{q:g}" for q in quantiles)]
-    return xr.concat(stats, dim=xr.DataArray(labels, dims="statistic")).rename("currency_share")
+    return across_runs(xr.concat(per_run, dim="run").to_dataset(), quantiles)
