@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradesim.cli import options
 from tradesim.errors import TradesimError
 
 __all__ = ["COMMANDS", "add_commands", "align_horizons", "format_welfare"]
@@ -162,31 +163,13 @@ def _outputs(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _executor(p: argparse.ArgumentParser, positive: Callable[[str], int]) -> None:
-    p.add_argument("--runs", type=positive, default=1, help="runs per point (default 1)")
-    p.add_argument(
-        "--executor",
-        choices=["serial", "processes", "dask"],
-        default="processes",
-        help="where runs execute (default: local processes)",
-    )
-    p.add_argument("--workers", type=positive, default=None, help="processes or Dask workers")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-
-
-def add_commands(
-    sub: Any,
-    scenario_options: Callable[[argparse.ArgumentParser], None],
-    positive: Callable[[str], int],
-    quantiles: Callable[[str], tuple[float, ...]],
-) -> None:
+def add_commands(sub: Any) -> None:
     """Add attribute, sweep and sensitivity to the `tradesim` sub-command parsers."""
     att = sub.add_parser(
         "attribute", help="split a scenario's effect over its shocks (Shapley values)"
     )
     att.add_argument("scenario", type=Path, metavar="SCENARIO")
-    scenario_options(att)
+    options.scenario_options(att)
     att.add_argument(
         "--base",
         type=Path,
@@ -209,23 +192,18 @@ def add_commands(
         help="without --group: one group per shock name (default), type, or shock",
     )
     att.add_argument(
-        "--permutations", type=positive, default=64, help="sampled orders beyond 8 groups"
+        "--permutations", type=options.positive, default=64, help="sampled orders beyond 8 groups"
     )
-    att.add_argument(
-        "--quantiles",
-        type=quantiles,
-        default=(0.05, 0.95),
-        help="band quantiles over runs (default 0.05,0.95)",
-    )
+    options.quantile_option(att, "band quantiles over runs")
     att.add_argument("--out", type=Path, default=None, help="folder (default out/attribute/NAME)")
     _outputs(att)
-    _executor(att, positive)
+    options.executor_options(att, runs_help="runs per point")
 
     sweep = sub.add_parser(
         "sweep", help="run a grid (or list) of parameter and shock-size values: a tidy table"
     )
     sweep.add_argument("scenario", type=Path, metavar="SCENARIO")
-    scenario_options(sweep)
+    options.scenario_options(sweep)
     sweep.add_argument(
         "--vary",
         dest="vary",
@@ -250,13 +228,13 @@ def add_commands(
     )
     sweep.add_argument("--out", type=Path, default=None, help="folder (default out/sweep/NAME)")
     _outputs(sweep)
-    _executor(sweep, positive)
+    options.executor_options(sweep, runs_help="runs per point")
 
     sens = sub.add_parser(
         "sensitivity", help="global sensitivity: Sobol or Morris indices of outputs (SALib)"
     )
     sens.add_argument("scenario", type=Path, metavar="SCENARIO")
-    scenario_options(sens)
+    options.scenario_options(sens)
     sens.add_argument(
         "--range",
         dest="ranges",
@@ -269,7 +247,7 @@ def add_commands(
     sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
     sens.add_argument(
         "--samples",
-        type=positive,
+        type=options.positive,
         default=64,
         help="Sobol base samples N (N(2D+2) runs; a power of 2) or Morris trajectories",
     )
@@ -278,7 +256,7 @@ def add_commands(
         "--out", type=Path, default=None, help="folder (default out/sensitivity/NAME)"
     )
     _outputs(sens)
-    _executor(sens, positive)
+    options.executor_options(sens, runs_help="runs per point")
 
 
 # ----------------------------------------------------------------------------- commands

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradesim.cli import options
 from tradesim.errors import CalibrationError
 
 __all__ = ["add_parser", "cmd_backtest"]
@@ -30,8 +30,8 @@ def _years(text: str) -> list[int]:
     return out
 
 
-def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register the command; `common` adds the shared scenario options (--set ...)."""
+def add_parser(sub: Any) -> None:
+    """Register the command with the shared scenario and calibration options."""
     p = sub.add_parser(
         "backtest",
         help="fit on some years, forecast others, score against naive forecasts",
@@ -41,7 +41,7 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
         " drift): per direction and year, MAPE and interval coverage.",
     )
     p.add_argument("scenario", type=Path, metavar="SCENARIO")
-    common(p)
+    options.scenario_options(p)
     p.add_argument("--fit", type=_years, default=None, metavar="YEARS", help="e.g. 2016-2017")
     p.add_argument("--test", type=_years, default=None, metavar="YEARS", help="e.g. 2018")
     p.add_argument(
@@ -49,20 +49,12 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
         action="store_true",
         help="fit on all observed years but one, forecast that one, for each year in turn",
     )
-    p.add_argument(
-        "--observed",
-        type=Path,
-        default=None,
-        help="observed flows (tidy CSV, see docs; default: the shipped CN-RU figures)",
-    )
     p.add_argument("--out", type=Path, default=Path("out/backtest"), help="output folder")
-    p.add_argument("--runs", type=int, default=20, help="ensemble runs per fold (default 20)")
-    p.add_argument("--replications", type=int, default=4, help="runs per calibration step")
-    p.add_argument("--starts", type=int, default=3, help="optimizer starting points")
-    p.add_argument("--max-evaluations", type=int, default=60, help="per start (default 60)")
-    p.add_argument("--workers", type=int, default=None, help="local processes")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument(
+        "--runs", type=options.positive, default=20, help="ensemble runs per fold (default 20)"
+    )
+    options.calibration_options(p)
+    options.force_option(p, "replace an existing output folder")
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -72,9 +64,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from tradesim.io.backtest_plot import plot_backtest
     from tradesim.io.outputs import OutputFolder, writing_to
 
-    for name in ("runs", "replications", "starts", "max_evaluations"):
-        if getattr(args, name) < 1:
-            raise CalibrationError(f"--{name.replace('_', '-')} must be 1 or more")
     if args.runs < 2:
         raise CalibrationError("--runs must be 2 or more for a band")
     if not args.leave_one_out and (args.fit is None or args.test is None):

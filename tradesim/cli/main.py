@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tradesim import __version__
+from tradesim.cli import options
 from tradesim.cli.reference import shock_reference
 from tradesim.cli.tables import aligned
 from tradesim.errors import ScenarioError, TradesimError
@@ -23,115 +24,19 @@ from tradesim.errors import ScenarioError, TradesimError
 __all__ = ["aligned", "main", "shock_reference"]
 
 EXIT_USER_ERROR = 2
-FORMATS = ("csv", "parquet", "netcdf")
-
-
-# ----------------------------------------------------------------------------- argument types
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _quantiles(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of numbers: {text!r}"
-        ) from None
-    if not all(0 < v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"quantiles must lie strictly between 0 and 1: {text!r}")
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"quantiles must be distinct: {text!r}")
-    return values
-
-
-def _seed(text: str) -> int:
-    value = _non_negative(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
-    return value
-
-
-def _scheduler(text: str) -> str:
-    from tradesim.analysis.arguments import check_scheduler
-
-    try:
-        return str(check_scheduler(text, "the scheduler"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _formats(text: str) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
-    unknown = [v for v in values if v not in FORMATS]
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(FORMATS)} (comma-separated)")
-    return values
 
 
 # ----------------------------------------------------------------------------- parser
 
 
-def _scenario_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a field, e.g. --set 'shocks[0].rate=50%%' or --set"
-        " parameters.renewal_months=6 (repeatable)",
-    )
-    p.add_argument(
-        "--allow-outside",
-        action="store_true",
-        help="let `extends:` name files outside the scenario's folder tree (trusted files only)",
-    )
-
-
 def _run_options(p: argparse.ArgumentParser) -> None:
-    _scenario_options(p)
-    p.add_argument("--seed", type=_seed, default=None, help="override the scenario seed")
-    p.add_argument("--runs", type=_positive, default=1, help="Monte Carlo runs (default 1)")
-    p.add_argument(
-        "--executor",
-        choices=["serial", "processes", "dask"],
-        default="processes",
-        help="where ensemble runs execute (default: local processes)",
-    )
-    p.add_argument("--workers", type=_positive, default=None, help="processes or Dask workers")
-    p.add_argument(
-        "--scheduler",
-        type=_scheduler,
-        default=None,
-        help="Dask scheduler address (tcp://HOST:PORT)",
-    )
-    p.add_argument(
-        "--quantiles",
-        type=_quantiles,
-        default=(0.05, 0.95),
-        help="band quantiles for ensembles (default 0.05,0.95)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace existing outputs (only folders tradesim wrote; the old ones stay until"
+    options.scenario_options(p)
+    p.add_argument("--seed", type=options.seed, default=None, help="override the scenario seed")
+    options.executor_options(p)
+    options.quantile_option(p, "band quantiles for ensembles")
+    options.force_option(
+        p,
+        "replace existing outputs (only folders tradesim wrote; the old ones stay until"
         " the new ones are complete)",
     )
     p.add_argument(
@@ -173,14 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", action="store_true", help="write figures next to the outputs")
     run.add_argument(
         "--format",
-        type=_formats,
+        type=options.formats,
         default=("csv", "netcdf"),
         help="output formats, comma-separated from csv, parquet, netcdf (default csv,netcdf)",
     )
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO")
-    _scenario_options(validate)
+    options.scenario_options(validate)
 
     compare = sub.add_parser(
         "compare", help="run alternatives against a base with common random numbers"
@@ -199,53 +104,30 @@ def _parser() -> argparse.ArgumentParser:
         "calibrate", help="fit parameters to observed trade (simulated method of moments)"
     )
     cal.add_argument("scenario", type=Path, metavar="SCENARIO")
-    _scenario_options(cal)
+    options.scenario_options(cal)
     cal.add_argument("--out", type=Path, required=True, help="calibrated scenario file to write")
-    cal.add_argument(
-        "--observed", type=Path, default=None, help="CSV of observed flows (default: shipped CN-RU)"
-    )
-    cal.add_argument("--replications", type=_positive, default=4, help="runs per evaluation")
-    cal.add_argument("--starts", type=_positive, default=3, help="optimizer starting points")
+    options.calibration_options(cal)
     cal.add_argument(
         "--holdout", type=int, action="append", default=[], help="a year left out of the fit"
     )
-    cal.add_argument("--workers", type=_positive, default=None, help="local processes")
-    cal.add_argument("--max-evaluations", type=_positive, default=60, help="per start (default 60)")
-    cal.add_argument("--quiet", action="store_true", help="no progress output")
-    cal.add_argument("--force", action="store_true", help="overwrite an existing file")
+    options.force_option(cal, "overwrite an existing file")
 
     from tradesim.cli.backtest_command import add_parser as add_backtest
 
-    add_backtest(sub, _scenario_options)
+    add_backtest(sub)
 
     report = sub.add_parser(
         "report", help="one self-contained HTML report of a base and alternatives"
     )
     report.add_argument("base", type=Path, metavar="BASE")
     report.add_argument("alternatives", type=Path, nargs="+", metavar="ALT")
-    _scenario_options(report)
+    options.scenario_options(report)
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file")
-    report.add_argument(
-        "--runs",
-        type=_positive,
-        default=10,
-        help="paired runs per scenario, for the bands (default 10)",
+    options.executor_options(
+        report, runs=10, runs_help="paired runs per scenario, for the bands", dask=False
     )
-    report.add_argument(
-        "--quantiles",
-        type=_quantiles,
-        default=(0.05, 0.95),
-        help="band quantiles (default 0.05,0.95)",
-    )
-    report.add_argument(
-        "--executor",
-        choices=["serial", "processes", "dask"],
-        default="processes",
-        help="where the runs execute (default: local processes)",
-    )
-    report.add_argument("--workers", type=_positive, default=None, help="processes")
-    report.add_argument("--quiet", action="store_true", help="no progress output")
-    report.add_argument("--force", action="store_true", help="overwrite an existing file")
+    options.quantile_option(report)
+    options.force_option(report, "overwrite an existing file")
 
     plot = sub.add_parser(
         "plot", help="write figures next to a run's, ensemble's or comparison's outputs"
@@ -288,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from tradesim.cli.analysis_commands import add_commands
 
-    add_commands(sub, _scenario_options, _positive, _quantiles)
+    add_commands(sub)
 
     new = sub.add_parser(
         "new", help="write a commented scenario that extends the baseline, in this folder"
