@@ -1,6 +1,6 @@
 """Engine throughput, simpy scheduling share and memory per agent.
 
-Runs the bundled baseline economy (2 agent economies x 6 sectors, 3 external regions) for
+Runs the bundled baseline economy (2 agent economies x 11 sectors, 5 external regions) for
 120 months with no burn-in at 10k, 100k and 1M agents (19 buyers per firm), one process.
 Prints agent-months per second (agents x months / wall time of the simulation loop), the
 share of that wall time spent outside the model's kernels (simpy scheduling and process
@@ -8,10 +8,12 @@ switching), and peak traced memory per agent.
 
     python benchmarks/bench_engine.py            # all sizes
     python benchmarks/bench_engine.py 100000     # chosen sizes
+    TRADESIM_BENCH_SCENARIO=old.yaml python benchmarks/bench_engine.py 100000  # another economy
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import tracemalloc
@@ -21,14 +23,18 @@ from tradesim import load_scenario
 from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario
 
-BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
-GROUPS = 12  # agent economies x sectors
+BASELINE = Path(
+    os.environ.get(
+        "TRADESIM_BENCH_SCENARIO",
+        Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml",
+    )
+)
 MONTHS = 120
 
 
 def sized(n_agents: int) -> Scenario:
     base = load_scenario(BASELINE)
-    per_group = n_agents // GROUPS
+    per_group = n_agents // (len(base.economies) * len(base.sectors))  # agent economies x sectors
     firms = max(1, per_group // 20)
     return base.model_copy(
         update={

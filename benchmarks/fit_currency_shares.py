@@ -40,7 +40,10 @@ from tradesim.scenario import Scenario, load_scenario, scenario_from_dict
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DIFFERENTIATED = ("machinery", "consumer_goods", "other")
-COMMODITIES = ("agriculture", "metals")
+# Energy commodities share the energy convention; soybeans and aluminium the dominant-currency
+# convention of agriculture and metals (scenarios/baseline.yaml, invoicing).
+ENERGY = ("energy", "crude", "pipeline_gas", "lng")
+COMMODITIES = ("agriculture", "soybeans", "metals", "aluminium")
 
 # name, lower, upper, unit: fitted values are in the unit (fees and premiums in 0.1% of value)
 PARAMS = [
@@ -91,7 +94,8 @@ def with_values(scenario: Scenario, x: Any) -> Scenario:
     x = np.asarray(x) * UNITS
     data = scenario.model_dump(mode="json")
     inv = data["parameters"]["currency_choice"]["invoicing"]
-    inv["energy"] = {"dominant": float(x[0]), "producer": float(x[1]), "local": 0.0}
+    for sec in ENERGY:
+        inv[sec] = {"dominant": float(x[0]), "producer": float(x[1]), "local": 0.0}
     for sec in DIFFERENTIATED:
         inv[sec] = {"dominant": 0.0, "producer": float(x[2]), "local": 0.0}
     for sec in COMMODITIES:

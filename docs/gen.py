@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "generated"
 sys.path.insert(0, str(ROOT))
 
+from tests.factories import small_dict  # noqa: E402
 from tradesim import load_scenario, scenario_from_dict, simulate  # noqa: E402
 from tradesim.cli.main import _parser, shock_reference  # noqa: E402
 from tradesim.io.plot import (  # noqa: E402
@@ -35,7 +36,6 @@ from tradesim.io.plot import (  # noqa: E402
     save,
 )
 from tradesim.scenario import _SHOCK_MODELS, Scenario  # noqa: E402
-from tests.factories import small_dict  # noqa: E402
 
 # One example per shock type on the small economy (regions A, B, X; sectors energy, goods),
 # with the outcome its figure shows.
@@ -62,6 +62,15 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, tuple[str, str], str]] = {
                    "diversion", ("A", "energy"), "A's energy imports by origin"),
     "capacity": ({"origin": "B", "sectors": ["energy"], "change": -0.4},
                  "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "embargo": ({"importer": "A", "origin": "B", "sectors": ["energy"], "share": 0.5,
+                 "ramp_months": 3},
+                "diversion", ("A", "energy"), "A's energy imports by origin"),
+    "price_cap": ({"imposer": "A", "origin": "B", "sector": "energy", "cap": 45.0,
+                   "services_share": 0.5},
+                  "diversion", ("X", "energy"), "X's energy imports by origin"),
+    "route_capacity": ({"origin": "B", "destination": "A", "sector": "energy",
+                        "path": {"2020-07": 300e6, "2021-01": 450e6}},
+                       "diversion", ("A", "energy"), "A's energy imports by origin"),
 }
 
 
@@ -203,7 +212,7 @@ def worked_example_figures() -> None:
         note = source_note(list(names), seed=base.seed, paired=True)
         shocks = added_shocks(alt_scenario, base_scenario)
         if figure == "soy":
-            fig = diversion_figure(base.data, alt.data, "CN", "agriculture", names=names,
+            fig = diversion_figure(base.data, alt.data, "CN", "soybeans", names=names,
                                    shocks=shocks, note=note)
         else:
             fig = currency_shares_figure(base.data, "CN", "RU", alt=alt.data, names=names,

@@ -22,6 +22,7 @@ _SMALL: dict[str, Any] = {
     "initial_currency_shares": {"USD": 0.9, "AAC": 0.05, "BBC": 0.05},
     "sectors": {
         "energy": {
+            "unit": "bbl",
             "elasticity": 5.0,
             "world_price_exposure": 0.8,
             "demand_price_elasticity": 0.3,

@@ -88,7 +88,12 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
         "initial_currency_shares": draw(shares(list(currencies))),
         "sectors": {
             s: {
-                "elasticity": draw(st.floats(1.5, 8.0)),
+                "elasticity": (sigma := draw(st.floats(1.5, 8.0))),
+                # A nested (ESUBD < ESUBM) or a flat nest; sometimes a commodity with a unit
+                # and its own renewal, so every property also covers those paths.
+                "elasticity_domestic": draw(st.one_of(st.none(), st.floats(1.1, sigma))),
+                "unit": draw(st.sampled_from([None, "t"])),
+                "renewal_months": draw(st.one_of(st.none(), st.floats(1.0, 12.0))),
                 "demand_price_elasticity": draw(st.floats(0.0, 1.5)),
                 "world_price_exposure": draw(st.floats(0.0, 1.0)),
                 "world_price": draw(

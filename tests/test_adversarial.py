@@ -306,7 +306,9 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
     ens = tradesim.run_ensemble(scenario, runs=1, out=tmp_path / "many", executor="serial")
     ens.write_outputs()
     files = [*(tmp_path / "one").glob("*.csv"), *(tmp_path / "many").glob("*.csv")]
-    assert len(files) == 7  # 4 tables of a run, 3 of an ensemble (with currency shares)
+    # 5 tables of a run (flows, annual_bilateral, currency_shares, currency_shares_by_direction,
+    # commodities), 3 of an ensemble (with currency shares)
+    assert len(files) == 8
     for path in files:
         for line in path.read_text().splitlines()[1:]:
             for cell in line.split(","):

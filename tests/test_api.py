@@ -14,6 +14,7 @@ def test_public_api_is_pinned():
             "SimulationError",
             "SensitivityResult",
             "SimulationResult",
+            "ThinRouteWarning",
             "TradesimError",
             "__version__",
             "annual_bilateral",
@@ -32,6 +33,7 @@ def test_public_api_is_pinned():
             "simulate",
             "sweep",
             "welfare",
+            "thin_routes",
             "write_outputs",
         ]
     )

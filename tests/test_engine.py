@@ -181,6 +181,52 @@ def test_ces_anchor_matches_closed_form():
     assert before == pytest.approx(0.3 * 100e9 / 12, rel=0.02)
 
 
+def test_nested_ces_anchor_matches_closed_form():
+    """The two-level nest (GTAP Armington: domestic vs imports with sigma_D, then among import
+    origins with sigma_M) reproduces the nested-CES comparative static in the CES limit.
+
+    With base import share m, B's share s_B and a tariff t on B, the import composite's price
+    term moves by r = 1 - s_B/m + (s_B/m)(1+t)^(1-sigma_M); with lam = (sigma_D-1)/(sigma_M-1)
+    the top-level total is T = 1 - m + m r^lam. Customs value from B, from the other import
+    origin X and domestic sales move by
+
+        B: (1+t)^(-sigma_M) r^(lam-1) / T,   X: r^(lam-1) / T,   A: 1 / T.
+
+    Here m = 0.4, s_B = 0.3, sigma_M = 5, sigma_D = 2.5, t = 0.2: B falls to 0.586 of its
+    level, X rises 45.8% and domestic supply 7.2% -- what B loses goes mostly to the other
+    import origin; in the flat nest (sigma_D = 5) B falls to 0.476 and X and domestic supply
+    both rise 18.4%.
+    """
+    data = frictionless(start="2020-01", end="2020-12", burn_in_months=0)
+    data["population"] = {"buyers_per_sector": 200_000, "firms_per_sector": 20}
+    data["sectors"]["energy"]["elasticity_domestic"] = 2.5
+    data["sectors"]["goods"] = {"elasticity": 4.0, "lead_time_months": 0}
+    shock = {
+        "type": "tariff",
+        "importer": "A",
+        "origin": "B",
+        "rate": 0.2,
+        "sectors": ["energy"],
+        "start": "2020-07",
+    }
+    result = simulate(scenario_from_dict({**data, "shocks": [shock]}))
+    energy = result.data.shipped_usd.sel(destination="A", sector="energy").sum("currency")
+    m, s, sig_m, sig_d, t = 0.4, 0.3, 5.0, 2.5, 0.2
+    lam = (sig_d - 1) / (sig_m - 1)
+    r = 1 - s / m + (s / m) * (1 + t) ** (1 - sig_m)
+    total = 1 - m + m * r**lam
+    expected = {
+        "B": (1 + t) ** -sig_m * r ** (lam - 1) / total,
+        "X": r ** (lam - 1) / total,
+        "A": 1 / total,
+    }
+    for origin, ratio in expected.items():
+        flow = energy.sel(origin=origin)
+        before = float(flow.sel(month=slice("2020-01", "2020-06")).mean())
+        after = float(flow.sel(month=slice("2020-07", "2020-12")).mean())
+        assert after / before == pytest.approx(ratio, rel=0.02), origin
+
+
 def test_check_raises_on_broken_accounting(monkeypatch):
     from tradesim import SimulationError
     from tradesim.model import engine

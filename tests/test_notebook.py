@@ -116,11 +116,11 @@ def test_figures_show_the_routes_the_shocks_touch():
     soy = tradesim.load_scenario(ROOT / "scenarios" / "soybean_tariff_2018.yaml")
     routes = shock_routes(soy, added_shocks(soy, base))
     assert [(r.origin, r.destination, r.sectors) for r in routes] == [
-        ("US", "CN", ("agriculture",))
+        ("US", "CN", ("soybeans", "agriculture"))
     ]
     rusal = tradesim.load_scenario(ROOT / "scenarios" / "rusal_sanctions_2018.yaml")
     first = shock_routes(rusal, added_shocks(rusal, base))[0]
-    assert (first.origin, first.destination, first.sectors) == ("RU", "US", ("metals",))
+    assert (first.origin, first.destination, first.sectors) == ("RU", "US", ("aluminium",))
 
 
 def test_progress_is_shown_by_default_and_can_be_switched_off(tmp_path, capsys):

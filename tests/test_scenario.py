@@ -21,13 +21,14 @@ def test_baseline_loads():
     s = load_scenario(SCENARIOS / "baseline.yaml")
     assert s.name == "baseline"
     assert s.n_months == 60  # 2014-01 to 2018-12: 2014-2015 run as settlement history
-    assert s.regions == ["CN", "RU", "US", "EU", "ROW"]
+    assert s.regions == ["CN", "RU", "US", "EU", "BR", "SC", "ROW"]
+    assert s.sectors["soybeans"].unit == "t" and s.sectors["soybeans"].hs_codes == ["1201"]
     assert s.currencies["RUB"].per_usd == {"2016": 67.03, "2017": 58.35, "2018": 62.71}
 
 
 def test_extends_adds_shocks_and_overrides_fields():
     s = load_scenario(SCENARIOS / "soybean_tariff_2018.yaml")
-    base = load_scenario(SCENARIOS / "baseline.yaml")
+    base = load_scenario(SCENARIOS / "baseline_calibrated.yaml")  # the library's parent
     assert s.name == "soybean_tariff_2018"
     assert s.economies == base.economies
     assert len(s.shocks) == len(base.shocks) + 1
@@ -52,7 +53,9 @@ def test_extends_missing_parent(tmp_path):
 
 def test_error_in_child_points_at_child_file(tmp_path):
     text = (SCENARIOS / "soybean_tariff_2018.yaml").read_text()
-    text = text.replace("extends: baseline.yaml", f"extends: {SCENARIOS / 'baseline.yaml'}")
+    text = text.replace(
+        "extends: baseline_calibrated.yaml", f"extends: {SCENARIOS / 'baseline_calibrated.yaml'}"
+    )
     text = text.replace("rate: 0.25", "rate: 25")
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as info:
@@ -129,7 +132,7 @@ def test_every_problem_is_reported_at_once():
             "unknown currency 'ZZZ'",
         ),
         (
-            {"type": "embargo", "start": "2020-03"},
+            {"type": "blockade", "start": "2020-03"},
             "shocks[0]",
             "unknown shock type",
         ),

@@ -11,6 +11,7 @@ from tradesim.analysis.ensemble import Comparison, EnsembleResult, compare, run_
 from tradesim.analysis.sensitivity import SensitivityResult, sensitivity
 from tradesim.analysis.simulate import simulate
 from tradesim.analysis.sweep import sweep
+from tradesim.analysis.thin import ThinRouteWarning, thin_routes
 from tradesim.analysis.welfare import paired_metrics, welfare
 from tradesim.errors import (
     CalibrationError,
@@ -38,6 +39,7 @@ __all__ = [
     "SensitivityResult",
     "SimulationError",
     "SimulationResult",
+    "ThinRouteWarning",
     "TradesimError",
     "__version__",
     "annual_bilateral",
@@ -55,6 +57,7 @@ __all__ = [
     "shock_groups",
     "simulate",
     "sweep",
+    "thin_routes",
     "welfare",
     "write_outputs",
 ]

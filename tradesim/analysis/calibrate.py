@@ -165,16 +165,25 @@ def import_share_scale(
     importer: str, origin: str, lower: float = 0.3, upper: float = 3.0
 ) -> Parameter:
     """Multiply `origin`'s base-year share in `importer`'s purchases (every sector) by the
-    value; the importer's own (domestic) share absorbs the difference."""
+    value; the importer's own (domestic) share absorbs the difference, and where it is too
+    small (a sector with no domestic supply, such as LNG in China) the other origins do,
+    in proportion to their shares."""
 
     def apply(data: dict[str, Any], value: float) -> None:
         region = {**data["economies"], **data.get("external_regions", {})}[importer]
         for shares in region["origin_shares"].values():
             base = shares.get(origin, 0.0)
             shares[origin] = base * value
-            shares[importer] = shares.get(importer, 0.0) - base * (value - 1.0)
-            if shares[importer] < 0:
+            delta = base * (value - 1.0)
+            own = shares.get(importer, 0.0)
+            shares[importer] = max(own - delta, 0.0)
+            rest = delta - (own - shares[importer])
+            others = [k for k in shares if k not in (origin, importer)]
+            pool = sum(shares[k] for k in others)
+            if rest > 0 and pool <= rest:
                 raise CalibrationError(f"{origin} share in {importer} exceeds 1 at scale {value}")
+            for k in others if rest > 0 else []:
+                shares[k] *= 1.0 - rest / pool
 
     return Parameter(
         f"import_share_scale.{origin}_in_{importer}",

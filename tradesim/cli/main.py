@@ -275,6 +275,21 @@ def _quiet_dask(args: argparse.Namespace) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _note_thin_routes(result: Any) -> None:
+    """Say which flows are carried by too few relationships to be read from one run."""
+    from tradesim.analysis.thin import thin_routes
+
+    thin = thin_routes(result)
+    if thin:
+        need = max(r.buyers_needed for r in thin)
+        print(
+            f"\nnote: {len(thin)} routes carry fewer than 30 relationships on average; their "
+            f"changes in one run are lotteries (thinnest: {thin[0]}). "
+            f"population.buyers_per_sector >= {need:,} would carry every one.",
+            file=sys.stderr,
+        )
+
+
 def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
     from tradesim.analysis.ensemble import run_ensemble
 
@@ -323,6 +338,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if args.runs == 1:
                 result = simulate(scenario, check=args.check)
                 print(format_summary(result))
+                _note_thin_routes(result)
                 written = write_outputs(
                     result, work, sources=sources, formats=args.format, overrides=args.overrides
                 )

@@ -119,6 +119,18 @@ VARIABLE_ATTRS: dict[str, tuple[str, str, str]] = {
         "world price index",
         "world price index (baseline path), 1 at month 0",
     ),
+    "quantity": (
+        "see commodity_unit",
+        "physical quantity shipped",
+        "physical quantity shipped in the month, in the commodity's own unit (the coordinate "
+        "commodity_unit: t, bbl, MMBtu): shipped value / unit_price_usd",
+    ),
+    "unit_price_usd": (
+        "USD",
+        "supplier price per physical unit",
+        "USD per unit of the commodity (commodity_unit): the world price at month 0 x the "
+        "origin's supplier price index",
+    ),
     "currency_share": (
         "1",
         "settlement-currency share",

@@ -145,7 +145,31 @@ def to_dataset(raw: RawRun, attrs: Mapping[str, Any] | None = None) -> xr.Datase
     variables["demand_index"] = (("month", "region"), raw.demand[keep])
     variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
     ds = xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
+    commodities = [k for k, unit in enumerate(w.units) if unit is not None]
+    if commodities:  # (a zero-length dimension would not survive a NetCDF-3 file)
+        ds = ds.merge(_quantities(raw, commodities, keep))
     return describe(ds)
+
+
+def _quantities(raw: RawRun, commodities: list[int], keep: slice) -> xr.Dataset:
+    """Physical quantities of commodity sectors: value over the origin's USD price per unit,
+    the world price in its unit at month 0 moved by the origin's supplier price index."""
+    w = raw.world
+    unit_price = raw.price_index[keep][:, :, commodities] * w.unit_price[commodities]
+    shipped = raw.flows["shipped"][keep][:, :, :, commodities].sum(axis=4)
+    per_unit = unit_price[:, :, None, :]
+    quantity = np.divide(shipped, per_unit, out=np.zeros_like(shipped), where=per_unit > 0)
+    dims = ("month", "origin", "destination", "commodity")
+    return xr.Dataset(
+        {
+            "quantity": (dims, quantity),
+            "unit_price_usd": (("month", "origin", "commodity"), unit_price),
+        },
+        coords={
+            "commodity": [w.sectors[k] for k in commodities],
+            "commodity_unit": ("commodity", [str(w.units[k]) for k in commodities]),
+        },
+    )
 
 
 def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
@@ -445,6 +469,13 @@ def _tables(result: SimulationResult) -> dict[str, Any]:
     tables["currency_shares_by_direction"] = direction_share_table(
         ds, list(result.scenario.economies)
     )
+    if "quantity" in ds:
+        # Commodity sectors in physical units: quantity, unit price and value side by side.
+        q = ds[["quantity", "unit_price_usd"]].to_dataframe().reset_index()
+        q = q[q["quantity"] != 0]
+        q["value_usd"] = q["quantity"] * q["unit_price_usd"]
+        q["month"] = q["month"].dt.strftime("%Y-%m")
+        tables["commodities"] = q
     return tables
 
 
@@ -459,7 +490,8 @@ def write_outputs(
     """Write the result and manifest.json; returns the paths written.
 
     formats: "netcdf" writes every variable to result.nc; "csv" and "parquet" write the
-    tables (flows, annual_bilateral, currency_shares). Each file is written to a temporary
+    tables (flows, annual_bilateral, currency_shares, and commodities: quantity, unit price
+    and value of the commodity sectors). Each file is written to a temporary
     name and renamed, so a reader never sees half a file. `sources` are the scenario files
     the result came from, hashed into the manifest; `overrides` the `--set` assignments
     applied to them. Text cells of CSV tables are neutralised against spreadsheet formula

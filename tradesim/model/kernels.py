@@ -30,6 +30,7 @@ from tradesim.model.market import (
     supplier_prices,
 )
 from tradesim.model.policy import Policy
+from tradesim.model.routes import limit_route_weights, route_ratio, route_values
 from tradesim.model.settlement import (
     aggregate_currency_shares,
     currency_weights,
@@ -38,6 +39,7 @@ from tradesim.model.settlement import (
     settlement_weight_factor,
 )
 from tradesim.model.state import MarketState
+from tradesim.model.supply import apply_price_caps, discount_target, update_discount
 from tradesim.model.world import World
 
 __all__ = [
@@ -71,6 +73,7 @@ def init_market(world: World, state: MarketState, base: Policy) -> None:
     firm_price, external_price = supplier_prices(world, state.firms, world.burn_in, base)
     state.alpha = preference_weights(world, state.firms, firm_price, external_price)
     state.base_price_index = origin_price_index(world, state.firms, firm_price, external_price)
+    state.discount = np.ones((world.n_regions, world.n_sectors))
     state.network_share = _initial_network_share(world, base)
     state.market_share = np.broadcast_to(
         world.initial_currency_shares, (world.n_regions, world.n_sectors, world.n_currencies)
@@ -252,6 +255,9 @@ def switch_or_break(
     s = b.sector[idx].astype(np.int64)
     c = b.currency[idx].astype(np.int64)
     embargoed = policy.embargo[d, o, s]
+    if policy.barred is not None:
+        # Partial embargoes bar the route's buyers below the barred share (one rank per buyer).
+        embargoed |= b.cutoff_rank[idx] < policy.barred[d, o, s]
     blocked = blocked_currencies(world, state, idx, o, b.option[idx].astype(np.int64), policy)
     weights = cur_w[o, d, s]
     closed = blocked[np.arange(idx.size), c] | (weights[np.arange(idx.size), c] <= 0.0)
@@ -302,7 +308,16 @@ def renew(
             race_ids = (idx[lo:hi, None] * R + np.arange(R)[None, :]).ravel()
             u_origin = Streams.uniforms(keys["origin"], month, race_ids)
             option[lo:hi] = draw_options(
-                w, per_sector, firm_w, ext_w, d, s, u_origin.reshape(-1, R), u_firm[lo:hi]
+                w,
+                per_sector,
+                firm_w,
+                ext_w,
+                d,
+                s,
+                u_origin.reshape(-1, R),
+                u_firm[lo:hi],
+                None if policy.barred is None else policy.barred[d, :, s],
+                b.cutoff_rank[idx[lo:hi]],
             )
     valid = option >= 0
     opt = np.where(valid, option, 0).astype(np.int64)
@@ -324,12 +339,14 @@ def renew(
     currency = draw_currencies(weights, blocked, Streams.uniforms(keys["currency"], month, idx))
     valid &= currency >= 0
 
-    hazard = 1.0 / w.params.renewal_months
-    if hazard >= 1.0:
+    hazard = 1.0 / w.renewal_months  # (S,) per sector: spot commodities renew often
+    if (hazard >= 1.0).all():
         duration = np.ones(idx.size, dtype=np.int32)
     else:
         u_d = Streams.uniforms(keys["duration"], month, idx)
-        duration = 1 + np.floor(np.log1p(-u_d) / math.log1p(-hazard)).astype(np.int32)
+        log_keep = np.log1p(-np.minimum(hazard, 1.0 - 1e-12))[b.sector[idx]]
+        duration = 1 + np.floor(np.log1p(-u_d) / log_keep).astype(np.int32)
+        duration[hazard[b.sector[idx]] >= 1.0] = 1
     b.option[idx] = np.where(valid, option, NO_SUPPLIER)
     b.origin[idx] = origin
     b.currency[idx] = np.maximum(currency, 0)
@@ -354,16 +371,25 @@ def market_month(
     row = month + w.burn_in
     A, R, S = w.n_agent, w.n_regions, w.n_sectors
     firm_price, external_price = supplier_prices(w, f, row, policy)
+    price_index = origin_price_index(w, f, firm_price, external_price) / state.base_price_index
+    policy = apply_price_caps(w, policy, price_index * w.unit_price[None, :])
     firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
     firm_w, ext_w = apply_settlement_prices(
         w, f, settlement_prices(w, state, policy), firm_w, ext_w
     )
+    spend = spend_factor(w, row, policy)
+    limits = policy.route_capacity is not None and bool(np.isfinite(policy.route_capacity).any())
+    if limits:
+        assert policy.route_capacity is not None
+        unit_price = price_index * w.unit_price[None, :]  # (O, S) USD per unit
+        cap_units = policy.route_capacity / 12.0  # units a month
+        cap_value = cap_units * unit_price[:, None, :]
+        firm_w, ext_w = limit_route_weights(w, f, firm_w, ext_w, spend, cap_value)
     cur_w = currency_weights(w, policy, state.network_share, state.market_share)
     if policy.blocks_relationships or policy_changed:
         switch_or_break(w, state, month, policy, cur_w, keys)
     renew(w, state, keys, month, firm_w, ext_w, cur_w, policy)
 
-    spend = spend_factor(w, row, policy)
     # Currency shares of aggregate flows, given that the flow settles: the share of pairs
     # that cannot settle at all is already out of the choice weights (settlement_prices).
     agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, S, C)
@@ -371,6 +397,25 @@ def market_month(
     agg_share = np.divide(agg_share, settleable, out=np.zeros_like(agg_share), where=settleable > 0)
     to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
     to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
+    if limits:
+        # Ration routes whose orders exceed what they carry: scaling the route's spend factor
+        # keeps every flow and the exporter-side books consistent.
+        ordered = route_values(
+            w,
+            f,
+            to_agents,
+            to_external,
+            state.external_book,
+            spend,
+            _ext_value(w, firm_w, ext_w, spend),
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = ordered / unit_price[:, None, :]
+        ratio = route_ratio(units, cap_units)
+        if (ratio < 1.0).any():
+            spend = spend * ratio.transpose(1, 0, 2)
+            to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
+            to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
 
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
     units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
@@ -389,6 +434,16 @@ def market_month(
             1.0 / w.params.markup,
         )
 
+    if w.params.discount_speed > 0:
+        # Exporters who lost markets to embargoes or a price cap cut prices toward cost.
+        new = update_discount(state.discount, discount_target(w, policy), w.params.discount_speed)
+        if not np.array_equal(new, state.discount):
+            step = (new / state.discount)[f.origin, f.sector]
+            f.price_adjustment = np.clip(
+                f.price_adjustment * step, 1.0 / w.params.markup, w.params.markup
+            )
+            state.discount = new
+
     flows = np.zeros((R, R, S, w.n_currencies))
     per = f.per_group
     flows[:A, :A] = to_agents.reshape(S, A, per, A, -1).sum(axis=2).transpose(1, 2, 0, 3)
@@ -396,10 +451,7 @@ def market_month(
         state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
     ).transpose(1, 2, 0, 3)
     totals = _sector_totals(w, firm_w, ext_w)
-    ext_value = np.divide(
-        ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
-    )
-    ext_value *= w.absorption_usd[:, None, :] * spend  # (D, O, S), external origins only
+    ext_value = _ext_value(w, firm_w, ext_w, spend)
     if R > A:
         by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
         flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:]
@@ -419,13 +471,23 @@ def market_month(
         imports / np.where(market_total > 0, market_total, 1.0),
         state.market_share,
     )
-    sigma = w.elasticity[None, :]
+    sigma = w.elasticity_domestic[None, :]  # the top of the nest: V_D + V_M ~ P^(1 - sigma_D)
     return MonthOutcome(
         flows=flows,
         exports=exports,
-        price_index=origin_price_index(w, f, firm_price, external_price) / state.base_price_index,
+        price_index=price_index,
         buyer_price_index=np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma)),
     )
+
+
+def _ext_value(world: World, firm_w: F64, ext_w: F64, spend: F64) -> F64:
+    """(D, O, S) expected value bought from external origins' supply."""
+    totals = _sector_totals(world, firm_w, ext_w)
+    out = np.divide(
+        ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
+    )
+    out *= world.absorption_usd[:, None, :] * spend
+    return out
 
 
 def _exporter_side_sales(

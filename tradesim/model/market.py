@@ -1,14 +1,22 @@
 """Pricing, supplier choice and capacity: the vectorized kernels of the goods market.
 
-Pure functions of arrays; no simpy here. The choice model: a buyer in destination d and
-sector s picks supplier option j with probability
+Pure functions of arrays; no simpy here. The choice model is a two-level nested logit in log
+delivered price (the GTAP Armington nest). A buyer in destination d and sector s chooses
+between domestic supply and the import composite with elasticity sigma_D (ESUBD), then among
+import origins, and among the firms of any origin, with sigma_M (ESUBM):
 
-    P(j) = w_dj / sum_k w_dk,
-    w_dj = alpha[d, o(j), s] * (p_j * tau * (1 + t) * (1 + x)) ** (1 - sigma_s)
+    w_dj  = alpha[d, o(j), s] * (p_j * tau * (1 + t) * (1 + x)) ** (1 - sigma_M)
+    W_do  = sum of w_dj over o's options,   I_d = sum over import origins o != d of W_do
+    V_D   = (1 - m) * (W_dd / (1 - m)) ** lam,   V_M = m * (I_d / m) ** lam,
+    lam   = (sigma_D - 1) / (sigma_M - 1)
+    P(j)  = V_D / (V_D + V_M) * w_dj / W_dd        (domestic j)
+          = V_M / (V_D + V_M) * w_dj / I_d         (imported j)
 
-(multinomial logit in log delivered price). Over many buyers this gives CES expenditure
-shares with elasticity sigma_s (Anderson, de Palma and Thisse 1992), the Armington anchor.
-alpha is set once so that base-year prices reproduce the scenario's origin shares.
+with m the base-year import share. Over many buyers this gives nested-CES expenditure shares
+(Anderson, de Palma and Thisse 1992; the GTAP source-substitution nest, Hertel 1997): the
+Armington anchor. alpha is set once so that base-year prices reproduce the scenario's
+origin shares; at base prices V_D = 1 - m and V_M = m. With sigma_D = sigma_M (lam = 1) the
+nest is flat: one logit over all options.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ __all__ = [
     "choice_weights",
     "draw_options",
     "fx_factor",
+    "nest_factor",
+    "origin_power",
     "preference_weights",
     "price_level",
     "route_wedge",
@@ -77,11 +87,8 @@ def route_wedge(policy: Policy) -> F64:
 
 def preference_weights(world: World, firms: Firms, firm_price: F64, external_price: F64) -> F64:
     """(D, O, S) alpha: base-year origin shares divided by each origin's price aggregate."""
-    A, S = world.n_agent, world.n_sectors
     power = firm_price ** (1.0 - world.elasticity[firms.sector])
-    aggregate = np.zeros((world.n_regions, S))
-    aggregate[:A] = power.reshape(S, A, firms.per_group).sum(axis=2).T
-    aggregate[A:] = (external_price ** (1.0 - world.elasticity[None, :]))[A:]
+    aggregate = origin_power(world, firms, power, external_price)
     return world.origin_shares / aggregate[None, :, :]
 
 
@@ -101,12 +108,57 @@ def choice_weights(
     one_minus_sigma = 1.0 - world.elasticity
     route = alpha * route_wedge(policy) ** one_minus_sigma[None, None, :]
     route = np.where(policy.embargo, 0.0, route)
+    if policy.barred is not None:
+        # Partial embargoes: aggregate (external) destinations lose the barred share of the
+        # route's weight; agent buyers are barred one by one in draw_options.
+        route[world.n_agent :] *= 1.0 - policy.barred[world.n_agent :]
     firm_power = firm_price ** one_minus_sigma[firms.sector]
+    route = route * nest_factor(
+        world, route * origin_power(world, firms, firm_power, external_price)
+    )
     os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
     firm_w = route.reshape(world.n_regions, -1)[:, os_index] * firm_power[None, :]
     ext_w = route * (external_price ** one_minus_sigma[None, :])[None, :, :]
     ext_w[:, : world.n_agent, :] = 0.0
     return firm_w, ext_w
+
+
+def origin_power(world: World, firms: Firms, firm_power: F64, external_price: F64) -> F64:
+    """(O, S) sum over each origin's options of price ** (1 - sigma_M)."""
+    A, S = world.n_agent, world.n_sectors
+    out = np.empty((world.n_regions, S))
+    out[:A] = firm_power.reshape(S, A, firms.per_group).sum(axis=2).T
+    out[A:] = (external_price ** (1.0 - world.elasticity[None, :]))[A:]
+    return out
+
+
+def nest_factor(world: World, origin_weight: F64) -> F64:
+    """(D, O, S) factor that turns flat origin weights into nested-logit weights.
+
+    origin_weight is W_do (D, O, S). The factor is V_D / W_dd on the domestic origin and
+    V_M / I_d on import origins (module docstring), so that the weights, scaled by it, are
+    proportional to the nested-logit choice probabilities. Sampling a supplier by one
+    exponential race over the scaled origin weights is the two-level race -- domestic nest
+    against import nest with the inclusive values V_D and V_M, then among import origins --
+    in which the import nest's clock is I_d * min_o(E_o / W_do), itself Exp(1) and
+    independent of which import origin wins. The common random numbers of paired runs are
+    kept, and lam = 1 gives back the flat race exactly.
+    """
+    D, n_origins, S = origin_weight.shape
+    lam = (world.elasticity_domestic - 1.0) / (world.elasticity - 1.0)  # (S,)
+    if np.all(lam == 1.0):
+        return np.ones_like(origin_weight)
+    d = np.arange(D)
+    own = origin_weight[d, d, :]  # (D, S) W_dd
+    imports = origin_weight.sum(axis=1) - own  # (D, S) I_d
+    m = 1.0 - world.origin_shares[d, d, :]  # (D, S) base-year import share
+    nested = (m > 0) & (m < 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dom = np.where(nested & (own > 0), (own / (1.0 - m)) ** (lam - 1.0), 1.0)
+        imp = np.where(nested & (imports > 0), (imports / m) ** (lam - 1.0), 1.0)
+    factor = np.broadcast_to(imp[:, None, :], (D, n_origins, S)).copy()
+    factor[d, d, :] = dom
+    return factor
 
 
 def draw_options(
@@ -118,6 +170,8 @@ def draw_options(
     sector: int,
     u_origin: F64,
     u_firm: F64,
+    barred: F64 | None = None,
+    rank: NDArray[np.float32] | None = None,
 ) -> NDArray[np.int32]:
     """Draw supplier options for buyers of one (destination, sector) group.
 
@@ -127,6 +181,9 @@ def draw_options(
     over its firms' weights (P(j | o) = w_j / W_o). A shock to one origin's weights changes
     only the choices of buyers who picked, or now pick, that origin: every other buyer keeps
     its supplier, so paired runs differ only where the policy acts.
+
+    A partial embargo bars buyers one by one: a buyer whose rank is below an origin's barred
+    share (barred, (R,)) cannot choose that origin, so that share of buyers is shut out.
 
     u_origin is (n, R), u_firm (n,). Returns global option ids (firm index, or
     n_firms + sector * R + region), or -1 where no option has positive weight.
@@ -139,6 +196,8 @@ def draw_options(
     with np.errstate(divide="ignore"):
         score = -np.log(u_origin[:, : len(totals)]) / totals[None, :]
     score[:, totals <= 0] = np.inf
+    if barred is not None and rank is not None and (barred > 0).any():
+        score[rank[:, None] < barred[None, : len(totals)]] = np.inf
     origin = np.argmin(score, axis=1)
     none = ~np.isfinite(score[np.arange(len(origin)), origin])
     n_firms = firm_w.shape[1]

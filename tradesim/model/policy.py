@@ -19,7 +19,10 @@ from tradesim.model.world import World, month_position
 from tradesim.scenario import (
     CapacityShock,
     DemandShock,
+    EmbargoShock,
     ExchangeRateShock,
+    PriceCapShock,
+    RouteCapacityShock,
     SanctionShock,
     SettlementPolicyShock,
     SettlementRiskShock,
@@ -60,11 +63,20 @@ class Policy:
     payment_delay: F64  # (O, D, C) share of pairs cut off whose in-flight payments wait
     inflight_freeze: F64  # (O, D, C) share of pairs cut off whose in-flight payments freeze
     delay_months: int  # months a delayed payment waits before it is re-routed
+    barred: F64 | None = None  # (D, O, S) share of the route's buyers barred (embargo shocks)
+    price_cap: F64 | None = None  # (O, S) USD per unit an origin's price may not exceed; inf
+    cap_share: F64 | None = None  # (D, O, S) share of the route's buyers bound by the cap
+    route_capacity: F64 | None = None  # (O, D, S) units a year a route carries; inf: no limit
 
     @property
     def blocks_relationships(self) -> bool:
         """Whether some existing relationships may have become impossible."""
-        return bool(self.embargo.any() or (self.cutoff > 0).any() or (self.availability < 0).any())
+        return bool(
+            self.embargo.any()
+            or (self.cutoff > 0).any()
+            or (self.availability < 0).any()
+            or (self.barred is not None and (self.barred > 0).any())
+        )
 
 
 def canonical_order(shocks: Sequence[Shock]) -> list[Shock]:
@@ -98,7 +110,7 @@ def shock_change_months(shock: Shock, world: World) -> list[int]:
 
 
 def _change(
-    shock: ExchangeRateShock | DemandShock | WorldPriceShock | TradeCostShock,
+    shock: ExchangeRateShock | DemandShock | WorldPriceShock | TradeCostShock | CapacityShock,
     world: World,
     month: int,
 ) -> float:
@@ -141,6 +153,10 @@ def compile_policy(
     inflight_freeze = np.zeros((R, C))
     inflight_delay = np.zeros((R, C))
     delay_months = 1
+    barred = np.zeros((R, R, S))
+    price_cap = np.full((R, S), np.inf)
+    cap_share = np.zeros((R, R, S))
+    route_capacity = np.full((R, R, S), np.inf)
     region = {r: i for i, r in enumerate(world.regions)}
     currency = {c: i for i, c in enumerate(world.currencies)}
 
@@ -212,9 +228,34 @@ def compile_policy(
             trade_cost[o, d, _sector_index(world, shock.sectors)] *= (
                 1.0 + _change(shock, world, month) * w
             )
+        elif isinstance(shock, PriceCapShock):
+            imp, o = region[shock.imposer], region[shock.origin]
+            k = world.sectors.index(shock.sector)
+            price_cap[o, k] = min(price_cap[o, k], shock.cap)
+            third = np.ones(R, dtype=bool)
+            third[[imp, o]] = False
+            cap_share[imp, o, k] = _combine_prob(cap_share[imp, o, k], w)
+            cap_share[third, o, k] = _combine_prob(cap_share[third, o, k], shock.services_share * w)
+        elif isinstance(shock, RouteCapacityShock):
+            o, d = region[shock.origin], region[shock.destination]
+            k = world.sectors.index(shock.sector)
+            if shock.capacity is not None:
+                level = shock.capacity
+            else:
+                assert shock.path is not None
+                xs = [month_position(key, world.start) for key in shock.path]
+                level = float(np.interp(month, xs, list(shock.path.values())))
+            # Several limits on one route: the tightest binds; a ramp phases the level in.
+            route_capacity[o, d, k] = min(route_capacity[o, d, k], level * w)
+        elif isinstance(shock, EmbargoShock):
+            # Partial embargoes of several shocks combine as independent events; a full one
+            # (share 1 at full intensity) bars every buyer.
+            d, o = region[shock.importer], region[shock.origin]
+            secs = _sector_index(world, shock.sectors)
+            barred[d, o, secs] = _combine_prob(barred[d, o, secs], shock.share * w)
         elif isinstance(shock, CapacityShock):
             capacity[region[shock.origin], _sector_index(world, shock.sectors)] *= (
-                1.0 + shock.change * w
+                1.0 + _change(shock, world, month) * w
             )
     availability = np.where(remove, -1, np.where(add, 1, 0)).astype(np.int8)
     # In-flight payments of cut-off parties: a pair is affected if either party is cut off.
@@ -237,6 +278,10 @@ def compile_policy(
         payment_delay=payment_delay,
         inflight_freeze=inflight_freeze_pair,
         delay_months=delay_months,
+        barred=barred,
+        price_cap=price_cap,
+        cap_share=cap_share,
+        route_capacity=route_capacity,
     )
 
 

@@ -45,6 +45,7 @@ class MarketState:
     base_settlement: F64  # (O, D, S) settlement weight factor under the base policy
     alpha: F64  # (D, O, S) taste weights fixed at base-year prices
     base_price_index: F64  # (O, S) each origin's supplier price index at month 0
+    discount: F64 = field(default_factory=lambda: np.ones((0, 0)))  # (O, S) market-loss factor
 
     @classmethod
     def empty_books(cls, world: World, firms: Firms, buyers: Buyers) -> MarketState:

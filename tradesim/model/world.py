@@ -73,7 +73,7 @@ class World:
     n_agent: int
     region_currency: I64  # (R,) index into currencies
     sectors: tuple[str, ...]
-    elasticity: F64  # (S,) sigma
+    elasticity: F64  # (S,) sigma_M (ESUBM): among import origins and among firms
     demand_price_elasticity: F64  # (S,)
     world_price_exposure: F64  # (S,)
     lead_time: I64  # (O, D, S) months; domestic deliveries take none
@@ -95,6 +95,13 @@ class World:
     invoicing: F64 = field(
         default_factory=lambda: np.zeros((0, 3))
     )  # (S, 3) convention utility: dominant, producer, local
+    elasticity_domestic: F64 = field(
+        default_factory=lambda: np.zeros(0)
+    )  # (S,) sigma_D (ESUBD): domestic vs imports
+    units: tuple[str | None, ...] = ()  # (S,) physical unit of commodity sectors
+    # (S,) USD per unit at month 0; nan for aggregate sectors
+    unit_price: F64 = field(default_factory=lambda: np.zeros(0))
+    renewal_months: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) mean duration
 
     @property
     def n_regions(self) -> int:
@@ -150,6 +157,12 @@ def build_world(scenario: Scenario) -> World:
     world_price = np.stack(
         [path_values(sec.world_price, s.start, months) for sec in s.sectors.values()], 1
     )
+    unit_price = np.array(
+        [
+            world_price[s.burn_in_months, k] if sec.unit is not None else np.nan
+            for k, sec in enumerate(s.sectors.values())
+        ]
+    )
     world_price = world_price / world_price[s.burn_in_months]
 
     absorption = np.array(
@@ -195,4 +208,18 @@ def build_world(scenario: Scenario) -> World:
         params=s.parameters,
         dominant_currency=cur_index[s.parameters.currency_choice.dominant_currency],
         invoicing=_invoicing(s, sectors),
+        elasticity_domestic=np.array(
+            [
+                sec.elasticity if sec.elasticity_domestic is None else sec.elasticity_domestic
+                for sec in s.sectors.values()
+            ]
+        ),
+        units=tuple(sec.unit for sec in s.sectors.values()),
+        unit_price=unit_price,
+        renewal_months=np.array(
+            [
+                s.parameters.renewal_months if sec.renewal_months is None else sec.renewal_months
+                for sec in s.sectors.values()
+            ]
+        ),
     )

@@ -12,7 +12,10 @@ from typing import Any
 from tradesim.scenario.schema import (
     CapacityShock,
     DemandShock,
+    EmbargoShock,
     ExchangeRateShock,
+    PriceCapShock,
+    RouteCapacityShock,
     SanctionShock,
     Scenario,
     Sectors,
@@ -77,6 +80,14 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     if abs(sum(s.initial_currency_shares.values()) - 1.0) > 1e-6:
         out.append((("initial_currency_shares",), "shares must sum to 1"))
 
+    seen_ids: dict[str, int] = {}
+    for i, shock in enumerate(s.shocks):
+        if shock.id is not None:
+            if shock.id in seen_ids:
+                out.append(
+                    (("shocks", i, "id"), f"id {shock.id!r} is also shock {seen_ids[shock.id]}'s")
+                )
+            seen_ids.setdefault(shock.id, i)
     horizon_end = dt.date(s.end.year + (s.end.month == 12), s.end.month % 12 + 1, 1)
     for i, shock in enumerate(s.shocks):
         at: tuple[Any, ...] = ("shocks", i)
@@ -130,6 +141,56 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             sector_lists.append(("sectors", shock.sectors))
         elif isinstance(shock, CapacityShock):
             known("agent economy", shock.origin, set(s.economies), (*at, "origin"))
+            sector_lists.append(("sectors", shock.sectors))
+        elif isinstance(shock, PriceCapShock):
+            known("region", shock.imposer, regions, (*at, "imposer"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            known("sector", shock.sector, sectors, (*at, "sector"))
+            if shock.imposer == shock.origin:
+                out.append(((*at, "origin"), "a price cap needs two different regions"))
+            if shock.sector in s.sectors and s.sectors[shock.sector].unit is None:
+                out.append(
+                    (
+                        (*at, "sector"),
+                        f"a price cap is in USD per physical unit, and sector {shock.sector!r} "
+                        "has no unit: give the sector a unit (t, bbl, MMBtu) and a world_price "
+                        "in USD per unit",
+                    )
+                )
+        elif isinstance(shock, RouteCapacityShock):
+            known("region", shock.origin, regions, (*at, "origin"))
+            known("region", shock.destination, regions, (*at, "destination"))
+            known("sector", shock.sector, sectors, (*at, "sector"))
+            if shock.sector in s.sectors and s.sectors[shock.sector].unit is None:
+                out.append(
+                    (
+                        (*at, "sector"),
+                        f"a route capacity is in physical units, and sector {shock.sector!r} "
+                        "has no unit: give the sector a unit (t, bbl, MMBtu)",
+                    )
+                )
+            dest = {**s.economies, **s.external_regions}.get(shock.destination)
+            if (
+                dest is not None
+                and shock.origin in regions
+                and shock.sector in sectors
+                and dest.origin_shares.get(shock.sector, {}).get(shock.origin, 0.0) <= 0.0
+            ):
+                out.append(
+                    (
+                        (*at, "origin"),
+                        f"route {shock.origin} -> {shock.destination} ({shock.sector}) does not "
+                        f"exist: {shock.origin} has no share in {shock.destination}'s "
+                        f"origin_shares for {shock.sector}, so a capacity could never bind "
+                        "(give the route a base-year share, e.g. latent demand held at 0 by "
+                        "a capacity of 0 until it opens)",
+                    )
+                )
+        elif isinstance(shock, EmbargoShock):
+            known("region", shock.importer, regions, (*at, "importer"))
+            known("region", shock.origin, regions, (*at, "origin"))
+            if shock.importer == shock.origin:
+                out.append(((*at, "origin"), "an embargo needs two different regions"))
             sector_lists.append(("sectors", shock.sectors))
         for field, secs in sector_lists:
             if secs != "all":

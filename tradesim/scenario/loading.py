@@ -421,13 +421,9 @@ def _semantic_problems_despite(
 def _merge(
     parent: dict[str, Any], child: dict[str, Any], marks: _Marks, child_marks: _Marks
 ) -> dict[str, Any]:
-    """Child fields override the parent's (mappings merge key by key); shocks are appended."""
-    n_parent_shocks = len(parent.get("shocks") or [])
-
-    def shift(path: tuple[Any, ...]) -> tuple[Any, ...]:
-        if len(path) >= 2 and path[0] == "shocks" and isinstance(path[1], int):
-            return ("shocks", path[1] + n_parent_shocks, *path[2:])
-        return path
+    """Child fields override the parent's (mappings merge key by key); shocks are appended,
+    except a child shock with the `id` of a parent shock, which overrides that shock's fields
+    (or, with `remove: true`, removes it). `marks` (the parent's) is updated in place."""
 
     def merge(a: Any, b: Any) -> Any:
         if isinstance(a, dict) and isinstance(b, dict):
@@ -438,82 +434,179 @@ def _merge(
         return b
 
     merged = merge(parent, {k: v for k, v in child.items() if k != "shocks"})
-    if isinstance(parent.get("shocks"), list) and isinstance(child.get("shocks"), list):
-        merged["shocks"] = parent["shocks"] + child["shocks"]
-    elif "shocks" in child:
-        merged["shocks"] = child["shocks"]
     for path, mark in child_marks.at.items():
-        marks.at[shift(path)] = mark
-    for i in range(len(child.get("shocks") or [])):
-        marks.shock_index_in_file[i + n_parent_shocks] = child_marks.shock_index_in_file.get(i, i)
+        if path[:1] != ("shocks",):
+            marks.at[path] = mark
+    p_shocks, c_shocks = parent.get("shocks"), child.get("shocks")
+    if not (isinstance(p_shocks, list) and isinstance(c_shocks, list)):
+        if "shocks" in child:
+            merged["shocks"] = c_shocks
+            for path in [q for q in marks.at if q[:1] == ("shocks",)]:
+                del marks.at[path]
+            marks.at.update({q: m for q, m in child_marks.at.items() if q[:1] == ("shocks",)})
+            marks.shock_index_in_file = dict(child_marks.shock_index_in_file)
+        return merged
+
+    def shock_id(shock: Any) -> Any:
+        return shock.get("id") if isinstance(shock, dict) else None
+
+    # Each merged shock with where its fields come from, later sources winning.
+    entries: list[tuple[Any, list[tuple[str, int]]]] = [
+        (shock, [("parent", i)]) for i, shock in enumerate(p_shocks)
+    ]
+    for j, shock in enumerate(c_shocks):
+        sid = shock_id(shock)
+        at = next(
+            (
+                n
+                for n, (e, origin) in enumerate(entries)
+                if sid is not None and shock_id(e) == sid and origin[0][0] == "parent"
+            ),
+            None,
+        )
+        if at is None:
+            entries.append((shock, [("child", j)]))
+        elif isinstance(shock, dict) and shock.get("remove") is True:
+            del entries[at]
+        else:
+            entries[at] = (merge(entries[at][0], shock), [*entries[at][1], ("child", j)])
+    merged["shocks"] = [e for e, _ in entries]
+
+    sources = {
+        "parent": ({q: m for q, m in marks.at.items() if q[:1] == ("shocks",)}, marks),
+        "child": ({q: m for q, m in child_marks.at.items() if q[:1] == ("shocks",)}, child_marks),
+    }
+    for path in sources["parent"][0]:
+        del marks.at[path]
+    if ("shocks",) in sources["child"][0]:
+        marks.at[("shocks",)] = sources["child"][0][("shocks",)]
+    elif ("shocks",) in sources["parent"][0]:
+        marks.at[("shocks",)] = sources["parent"][0][("shocks",)]
+    index_in_file: dict[int, int] = {}
+    for n, (_, origin) in enumerate(entries):
+        for kind, i in origin:
+            at_marks, owner = sources[kind]
+            for path, mark in at_marks.items():
+                if len(path) >= 2 and path[1] == i:
+                    marks.at[("shocks", n, *path[2:])] = mark
+            index_in_file[n] = owner.shock_index_in_file.get(i, i)
+    marks.shock_index_in_file = index_in_file
     return merged
+
+
+def _parent_refs(data: dict[str, Any], marks: _Marks) -> list[tuple[Any, tuple[Any, ...]]]:
+    """`extends:` as a list of (reference, YAML path): one file or a list of files."""
+    ref = data.pop("extends")
+    file, line, col = marks.at[("extends",)]
+    if isinstance(ref, str):
+        return [(ref, ("extends",))]
+    if isinstance(ref, list) and ref and all(isinstance(r, str) for r in ref):
+        return [(r, ("extends", k)) for k, r in enumerate(ref)]
+    raise ScenarioError(
+        [Problem("extends must be a file path or a list of file paths", "extends", file, line, col)]
+    )
 
 
 def _load_data(path: Path, chain: tuple[Path, ...], root: Path | None = None) -> tuple[Any, _Marks]:
     """Read a scenario file, resolving `extends:` (relative to the file) recursively.
 
+    With several parents, they are merged left to right (a later parent wins for fields,
+    shocks are appended or overridden by `id`), then the file itself is merged on top.
     With `root`, every extended file must lie in that folder tree (the folder of the file
     the user named): a scenario from a stranger cannot read or probe other files.
     """
     text = _read_text(path)
     data, marks = _parse_yaml(text, str(path))
     if not (isinstance(data, dict) and "extends" in data):
+        _check_leftover_removals(data, marks)
         return data, marks
-    parent_ref = data.pop("extends")
-    file, line, col = marks.at[("extends",)]
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([Problem("extends must be a file path", "extends", file, line, col)])
-    parent_path = (path.parent / parent_ref).resolve()
-    if root is not None and root not in parent_path.parents:
-        raise ScenarioError(
-            [
+    base: tuple[Any, _Marks] | None = None
+    for parent_ref, yaml_path in _parent_refs(data, marks):
+        file, line, col = marks.at.get(yaml_path, marks.at[("extends",)])
+        where = "extends" if len(yaml_path) == 1 else f"extends[{yaml_path[1]}]"
+        parent_path = (path.parent / parent_ref).resolve()
+        if root is not None and root not in parent_path.parents:
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"extends {parent_ref!r}, outside the scenario's folder {root}; pass"
+                        " --allow-outside (allow_outside=True) if you trust this file",
+                        where,
+                        file,
+                        line,
+                        col,
+                    )
+                ]
+            )
+        if parent_path in chain:
+            cycle = " -> ".join(p.name for p in (*chain, parent_path))
+            raise ScenarioError(
+                [Problem(f"extends forms a cycle: {cycle}", where, file, line, col)]
+            )
+        if not parent_path.is_file():
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"extends a file that does not exist: {parent_ref}", where, file, line, col
+                    )
+                ]
+            )
+        parent, parent_marks = _load_data(parent_path, (*chain, parent_path), root)
+        if not isinstance(parent, dict):
+            raise ScenarioError(
+                [Problem("the extended file is not a scenario mapping", "", str(parent_path))]
+            )
+        if base is None:
+            base = (parent, parent_marks)
+        else:
+            base = (_merge(base[0], parent, base[1], parent_marks), base[1])
+    assert base is not None
+    merged = _merge(base[0], data, base[1], marks)
+    _check_leftover_removals(merged, base[1])
+    return merged, base[1]
+
+
+def _check_leftover_removals(data: Any, marks: _Marks) -> None:
+    """A `remove: true` shock whose id no parent defines is a mistake, not a shock."""
+    shocks = data.get("shocks") if isinstance(data, dict) else None
+    problems = []
+    for n, shock in enumerate(shocks if isinstance(shocks, list) else []):
+        if isinstance(shock, dict) and "remove" in shock:
+            file, line, col, path = marks.locate(("shocks", n, "remove"))
+            problems.append(
                 Problem(
-                    f"extends {parent_ref!r}, outside the scenario's folder {root}; pass"
-                    " --allow-outside (allow_outside=True) if you trust this file",
-                    "extends",
+                    f"removes shock id {shock.get('id')!r}, but no parent scenario has a shock "
+                    "with that id",
+                    path,
                     file,
                     line,
                     col,
                 )
-            ]
-        )
-    if parent_path in chain:
-        cycle = " -> ".join(p.name for p in (*chain, parent_path))
-        raise ScenarioError(
-            [Problem(f"extends forms a cycle: {cycle}", "extends", file, line, col)]
-        )
-    if not parent_path.is_file():
-        raise ScenarioError(
-            [
-                Problem(
-                    f"extends a file that does not exist: {parent_ref}", "extends", file, line, col
-                )
-            ]
-        )
-    parent, parent_marks = _load_data(parent_path, (*chain, parent_path), root)
-    if not isinstance(parent, dict):
-        raise ScenarioError(
-            [Problem("the extended file is not a scenario mapping", "", str(parent_path))]
-        )
-    merged = _merge(parent, data, parent_marks, marks)
-    return merged, parent_marks
+            )
+    if problems:
+        raise ScenarioError(problems)
 
 
 def scenario_files(path: str | Path) -> list[Path]:
-    """The file and every file it extends, in order: the inputs of a scenario."""
-    files = [Path(path)]
-    while True:
+    """The file and every file it extends (depth first, parents in order): the inputs of a
+    scenario."""
+    files: list[Path] = []
+
+    def visit(f: Path) -> None:
+        if f.resolve() in [g.resolve() for g in files]:
+            return
+        files.append(f)
         try:
-            data, _ = _parse_yaml(_read_text(files[-1]), str(files[-1]))
+            data, _ = _parse_yaml(_read_text(f), str(f))
         except ScenarioError:
-            return files
-        parent = data.get("extends") if isinstance(data, dict) else None
-        if not isinstance(parent, str):
-            return files
-        nxt = Path(os.path.normpath(files[-1].parent / parent))
-        if nxt.resolve() in [f.resolve() for f in files]:
-            return files
-        files.append(nxt)
+            return
+        parents = data.get("extends") if isinstance(data, dict) else None
+        for parent in [parents] if isinstance(parents, str) else parents or []:
+            if isinstance(parent, str):
+                visit(Path(os.path.normpath(f.parent / parent)))
+
+    visit(Path(path))
+    return files
 
 
 def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:

@@ -26,8 +26,11 @@ __all__ = [
     "CapacityShock",
     "CurrencyChoice",
     "DemandShock",
+    "EmbargoShock",
     "ExchangeRateShock",
     "InvoicingConvention",
+    "PriceCapShock",
+    "RouteCapacityShock",
     "SanctionShock",
     "Scenario",
     "SettlementPolicyShock",
@@ -183,10 +186,34 @@ class InvoicingConvention(_Model):
 
 
 class SectorSpec(_Model):
-    """A traded sector."""
+    """A traded sector: an aggregate (values only) or a commodity with a physical unit.
+
+    Demand is a two-level Armington nest (GTAP): domestic supply against the import
+    composite with `elasticity_domestic` (ESUBD), then among import origins, and among the
+    firms of any origin, with `elasticity` (ESUBM). Without `elasticity_domestic` the nest is
+    flat (ESUBD = ESUBM). The trade elasticity is sigma - 1.
+    """
 
     elasticity: float = Field(
-        4.0, gt=1, le=30, description="substitution elasticity between suppliers (sigma)"
+        4.0,
+        gt=1,
+        le=40,
+        description="substitution elasticity among import origins and firms (ESUBM, sigma_M)",
+    )
+    elasticity_domestic: float | None = Field(
+        None,
+        gt=1,
+        le=40,
+        description="substitution elasticity between domestic supply and imports (ESUBD, "
+        "sigma_D <= sigma_M); default: equal to elasticity (one flat nest)",
+    )
+    unit: str | None = Field(
+        None,
+        description="physical unit of a commodity sector (t, bbl, MMBtu); its world_price "
+        "path is then in USD per unit and results report quantities",
+    )
+    hs_codes: list[str] = Field(
+        default_factory=list, description="HS codes the sector stands for (documentation)"
     )
     demand_price_elasticity: float = Field(
         1.0, ge=0, le=5, description="elasticity of sector spending to its world price (1: fixed)"
@@ -196,6 +223,25 @@ class SectorSpec(_Model):
     )
     world_price: PositivePath = Field(1.0, description="world price path (any units)")
     lead_time_months: int = Field(1, ge=0, le=24, description="months from shipment to delivery")
+    renewal_months: float | None = Field(
+        None,
+        ge=1,
+        le=600,
+        description="mean supplier-relationship duration in this sector (spot commodity "
+        "trade is bought cargo by cargo); default: parameters.renewal_months",
+    )
+
+    @model_validator(mode="after")
+    def _nest_is_consistent(self) -> SectorSpec:
+        # A nested logit is a random-utility model only if the lower nest substitutes at
+        # least as easily as the upper one (dissimilarity (sigma_D - 1)/(sigma_M - 1) <= 1).
+        if self.elasticity_domestic is not None and self.elasticity_domestic > self.elasticity:
+            raise ValueError(
+                f"elasticity_domestic {self.elasticity_domestic} exceeds elasticity "
+                f"{self.elasticity}: substitution among import origins must be at least as "
+                "easy as between domestic supply and imports"
+            )
+        return self
 
 
 class RegionSpec(_Model):
@@ -278,6 +324,13 @@ class Parameters(_Model):
     price_adjustment: float = Field(
         0.05, ge=0, le=1, description="monthly log price response to utilization gap"
     )
+    discount_speed: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="monthly partial adjustment of exporters' prices toward cost when "
+        "embargoes or price caps close part of their market (Urals discount, 2022)",
+    )
     fx_budget_elasticity: float = Field(
         1.0, ge=0, le=2, description="elasticity of USD import budgets to the home currency"
     )
@@ -289,6 +342,12 @@ class Parameters(_Model):
 
 
 class _ShockBase(_Model):
+    id: str | None = Field(
+        None,
+        description="a handle for composition: a scenario that extends this one overrides "
+        "the shock's fields by giving a shock with the same id, or removes it with "
+        "`remove: true`",
+    )
     name: str | None = Field(None, description="a label for reports, figures and manifests")
     start: Date = Field(
         description="first date it applies, a mid-month date pro-rated [date: YYYY-MM or "
@@ -459,15 +518,77 @@ class TradeCostShock(_ChangeShock):
     sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
 
 
-class CapacityShock(_ShockBase):
-    """The productive capacity of an agent economy's firms in some sectors changes."""
+class CapacityShock(_ChangeShock):
+    """The productive capacity of an agent economy's firms in some sectors changes (a
+    constant change or a dated path of changes)."""
 
     type: Literal["capacity"]
     origin: str = Field(description="agent economy whose firms' capacity changes [region]")
     sectors: Sectors = Field("all", description="sectors affected, or all [sector names]")
-    change: Annotated[Rate, Field(gt=-1, le=100)] = Field(
-        description='relative change in capacity [fraction: -0.4 or "-40%"]'
+
+
+class EmbargoShock(_ShockBase):
+    """A one-way embargo on a route: the importer bans imports from the origin (an import
+    ban), or the origin bans exports to the importer (an export ban, `imposed_by: origin`)
+    -- the effect on trade is the same; `imposed_by` is recorded for reports. A `share` below
+    1 bars that share of the route's trade (a partial embargo: that share of buyers may no
+    longer buy from the origin), ramped in with `ramp_months`."""
+
+    type: Literal["embargo"]
+    importer: str
+    origin: str
+    sectors: Sectors = "all"
+    share: Annotated[Rate, Field(gt=0, le=1)] = Field(
+        1.0, description="share of the route's buyers barred (1: a full embargo)"
     )
+    imposed_by: Literal["importer", "origin"] = Field(
+        "importer", description="importer: an import ban; origin: an export ban"
+    )
+
+
+class PriceCapShock(_ShockBase):
+    """A price cap: the imposer's buyers, and the share of third countries' trade that uses
+    the imposer's services (shipping, insurance, finance), may buy the origin's commodity
+    only at or below `cap` USD per physical unit; the sector must have a unit."""
+
+    type: Literal["price_cap"]
+    imposer: str
+    origin: str
+    sector: str
+    cap: float = Field(gt=0, description="USD per unit of the sector (e.g. USD/bbl)")
+    services_share: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0, description="share of third countries' trade with the origin bound by the cap"
+    )
+
+
+AbsolutePath = Annotated[
+    dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]],
+    BeforeValidator(_normalize_path),
+]
+
+
+class RouteCapacityShock(_ShockBase):
+    """A physical limit on one route (a pipeline, a port, a rail link): what the origin can
+    ship to the destination in the sector, in the sector's unit per year (a constant or a
+    dated path of levels); a limit of 0 closes the route. The sector must have a unit and
+    the route a positive base-year share."""
+
+    type: Literal["route_capacity"]
+    origin: str
+    destination: str
+    sector: str
+    capacity: float | None = Field(
+        None, ge=0, description="units of the sector a year (e.g. bbl/yr)"
+    )
+    path: AbsolutePath | None = Field(
+        None, description="dated capacity levels in units a year, interpolated; flat beyond"
+    )
+
+    @model_validator(mode="after")
+    def _one_of_capacity_or_path(self) -> RouteCapacityShock:
+        if (self.capacity is None) == (self.path is None):
+            raise ValueError("give exactly one of 'capacity' or 'path'")
+        return self
 
 
 Shock = Annotated[
@@ -479,7 +600,10 @@ Shock = Annotated[
     | DemandShock
     | WorldPriceShock
     | TradeCostShock
-    | CapacityShock,
+    | CapacityShock
+    | EmbargoShock
+    | PriceCapShock
+    | RouteCapacityShock,
     Field(discriminator="type"),
 ]
 
@@ -496,6 +620,9 @@ _SHOCK_MODELS: dict[str, type[BaseModel]] = {
         TradeCostShock,
         CapacityShock,
         SettlementRiskShock,
+        EmbargoShock,
+        PriceCapShock,
+        RouteCapacityShock,
     )
 }
 SHOCK_TYPES: tuple[str, ...] = tuple(_SHOCK_MODELS)
