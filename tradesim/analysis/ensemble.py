@@ -83,6 +83,8 @@ SUMMARY_VARIABLES = (
     "delivered_usd",
     "settled_usd",
     "frozen_usd",
+    "financing_cost_usd",
+    "switching_cost_usd",
     "in_transit_usd",
     "pending_usd",
     "frozen_stock_usd",
@@ -97,6 +99,8 @@ ANNUAL_SUMS = {
     "delivered_usd",
     "settled_usd",
     "frozen_usd",
+    "financing_cost_usd",
+    "switching_cost_usd",
     "tariff_revenue_usd",
     "exports_usd",
 }

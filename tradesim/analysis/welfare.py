@@ -17,7 +17,8 @@ for region r:
   it is r's export terms of trade. Volume changes are not a gain with fixed resources
   (`profit_shift_usd` reports the profits they would add if resources were idle).
 - tariff revenue collected by r; minus payments due to r's exporters that are frozen; minus
-  the conversion fees and hedging costs r's traders pay.
+  the conversion fees, hedging, late-payment financing and currency switching costs r's
+  traders pay.
 
 A currency depreciation lowers the USD price of everything r sells: its buyers' gain on home
 goods is its sellers' loss, and its exports fetch less, so it is not counted as a gain. A
@@ -60,6 +61,9 @@ _NEEDED = (
     "frozen_usd",
 )
 
+#: Costs of payment frictions, read when both runs have them.
+_FRICTIONS = ("financing_cost_usd", "switching_cost_usd")
+
 _DESCRIPTIONS = {
     "consumer_usd": (
         "buyers' consumer surplus at their realized allocation over origins (exact CES), change"
@@ -72,8 +76,9 @@ _DESCRIPTIONS = {
     "tariff_revenue_usd": "tariff revenue collected, change",
     "frozen_loss_usd": "minus the change in payments due to the region's exporters frozen",
     "settlement_cost_usd": (
-        "minus the change in conversion fees (payer) and hedging costs (each party whose home "
-        "currency is not the settlement currency) on trade between regions"
+        "minus the change in conversion fees (payer), hedging costs (each party whose home "
+        "currency is not the settlement currency), financing costs of late payments (receiver) "
+        "and currency switching costs (half each party) on trade between regions"
     ),
     "welfare_usd": "sum of the consumer, producer, tariff revenue, frozen and settlement terms",
     "consumer_index_usd": (
@@ -156,6 +161,19 @@ class _Run:
         self.frozen = arr("frozen_usd", *full, "currency").sum(axis=(2, 3, 4))  # (M, O)
         self.price = arr("price_index", "month", "origin", "sector")  # (M, O, S)
         self.index = arr("buyer_price_index", "month", "destination", "sector")  # (M, D, S)
+        # Payment frictions (absent from runs of older versions: then zero).
+        fdims = ("month", "origin", "destination", "sector", "currency")
+        zero = np.zeros(self.value.shape[:3])
+        self.financing = (
+            arr("financing_cost_usd", *fdims).sum(axis=(3, 4))
+            if "financing_cost_usd" in data
+            else zero
+        )  # (M, O, D)
+        self.switching = (
+            arr("switching_cost_usd", *fdims).sum(axis=(3, 4))
+            if "switching_cost_usd" in data
+            else zero
+        )  # (M, O, D)
 
 
 def _aligned(base: xr.Dataset, alt: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
@@ -165,7 +183,8 @@ def _aligned(base: xr.Dataset, alt: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]
             f"welfare needs {', '.join(missing)} in both runs (runs written by an older "
             "tradesim lack them: run them again)"
         )
-    b, a = xr.align(base[list(_NEEDED)], alt[list(_NEEDED)], join="inner")
+    extra = [n for n in _FRICTIONS if n in base and n in alt]
+    b, a = xr.align(base[[*_NEEDED, *extra]], alt[[*_NEEDED, *extra]], join="inner")
     if b.sizes["month"] == 0:
         raise SimulationError("the two runs share no month: welfare cannot be compared")
     return b, a
@@ -237,11 +256,13 @@ def _profit_shift(b: _Run, a: _Run, margin: F) -> F:
 
 
 def _settlement(run: _Run, fee: F, hedge: F, foreign_currency: F) -> F:
-    """(M, R) fees and hedging costs paid on trade between regions, USD.
+    """(M, R) fees, hedging, financing and switching costs paid on trade between regions, USD.
 
     The costs of the currency choice (docs/model.md, section 6) at the scenario's fees: the
     payer (destination) pays the conversion fee f_c, and each party whose home currency is
     not c pays the hedging cost h_c. Fee changes by settlement-policy shocks are left out.
+    The receiving exporter bears the financing cost of late payments; a currency switch's
+    fixed cost is shared equally by the two parties (both change their currency management).
     """
     value = run.by_currency.copy()  # (M, O, D, C)
     R = value.shape[1]
@@ -250,7 +271,10 @@ def _settlement(run: _Run, fee: F, hedge: F, foreign_currency: F) -> F:
     by_exporter = value.sum(axis=2)  # (M, O, C)
     importer = (by_importer * (fee + hedge * foreign_currency)[None]).sum(axis=2)
     exporter = (by_exporter * (hedge * foreign_currency)[None]).sum(axis=2)
-    return importer + exporter
+    frictions = run.financing.sum(axis=2) + 0.5 * (
+        run.switching.sum(axis=2) + run.switching.sum(axis=1)
+    )
+    return importer + exporter + frictions
 
 
 def welfare(

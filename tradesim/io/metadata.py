@@ -36,6 +36,8 @@ FLOW_VARIABLES = frozenset(
         "delivered_usd",
         "settled_usd",
         "frozen_usd",
+        "financing_cost_usd",
+        "switching_cost_usd",
         "tariff_revenue_usd",
         "exports_usd",
         "outlay_usd",
@@ -55,6 +57,19 @@ VARIABLE_ATTRS: dict[str, tuple[str, str, str]] = {
         "USD",
         "payments frozen",
         "payments frozen by financial sanctions in the month",
+    ),
+    "financing_cost_usd": (
+        "USD",
+        "financing cost of late payments",
+        "interest the receiving exporters lose on payments delayed or held in the month (a"
+        " cut-off's payments in flight, compliance holds): value x months late x home rate / 12",
+    ),
+    "switching_cost_usd": (
+        "USD",
+        "currency switching cost",
+        "fixed cost paid by relationships forced off their settlement currency in the month (a"
+        " party cut off, or the currency withdrawn): switching_cost x renewal_months x monthly"
+        " value, at the new currency",
     ),
     "in_transit_usd": (
         "USD",

@@ -28,6 +28,7 @@ from tradesim.errors import SimulationError
 from tradesim.model import kernels
 from tradesim.model._random import Streams
 from tradesim.model.agents import make_buyers, make_firms
+from tradesim.model.payments import receiver_rate
 from tradesim.model.policy import (
     Policy,
     canonical_order,
@@ -120,6 +121,8 @@ class _Run:
         led.outlay[row] = out.flows.sum(axis=3) * paid.transpose(1, 0, 2)
         led.per_usd[row] = w.per_usd[row] * policy.per_usd
         led.flows["shipped"][row] = out.flows
+        if out.switching_cost is not None:
+            led.flows["switching_cost"][row] = out.switching_cost
         return out.flows
 
     # ------------------------------------------------------------------ processes
@@ -158,7 +161,9 @@ class _Run:
         month = math.floor(env.now)
         policy = self.policy(month)
         freeze, delay = kernels.in_flight_shares(policy, *self._cut_at_ship.pop(cohort_id))
-        waiting = self.ledger.settle(cohort_id, month + self.world.burn_in, freeze, delay)
+        row = month + self.world.burn_in
+        wait_cost = policy.delay_months * receiver_rate(self.world, row) / 12.0
+        waiting = self.ledger.settle(cohort_id, row, freeze, delay, wait_cost)
         self.kernel_seconds += time.perf_counter() - t0
         if waiting is not None:
             env.process(self.rerouted(env, waiting, policy.delay_months))

@@ -29,6 +29,7 @@ from tradesim.model.market import (
     route_wedge,
     supplier_prices,
 )
+from tradesim.model.payments import add_switches, switching_cost_usd
 from tradesim.model.policy import Policy
 from tradesim.model.routes import limit_route_weights, route_ratio, route_values
 from tradesim.model.settlement import (
@@ -63,6 +64,7 @@ class MonthOutcome:
     exports: F64  # (O, S) sales abroad summed from suppliers' own sales
     price_index: F64  # (O, S) suppliers' USD price index relative to month 0
     buyer_price_index: F64  # (D, S) CES index of delivered prices
+    switching_cost: F64 | None = None  # (O, D, S, C) USD paid by relationships changing currency
 
 
 # ---------------------------------------------------------------------- set-up
@@ -112,13 +114,15 @@ def in_flight_shares(policy: Policy, freeze_then: F64, delay_then: F64) -> tuple
 
     Sanction freezes apply to every payment; the payments of pairs cut off from the
     currency since the cohort shipped (they shipped in it, and cannot pay in it now) are
-    frozen or delayed as the sanction's `in_flight` says.
+    frozen or delayed as the sanction's `in_flight` says; of what is left, the share
+    `hold` is held for compliance checks (delayed too).
     """
     clean = np.maximum(1.0 - freeze_then - delay_then, 1e-12)
     new_freeze = np.clip((policy.inflight_freeze - freeze_then) / clean, 0.0, 1.0)
     new_delay = np.clip((policy.payment_delay - delay_then) / clean, 0.0, 1.0)
     freeze = 1.0 - (1.0 - policy.freeze) * (1.0 - new_freeze)
-    return freeze, np.minimum(new_delay, 1.0 - new_freeze)
+    delay = 1.0 - (1.0 - new_delay) * (1.0 - policy.hold)
+    return freeze, np.minimum(delay, 1.0 - new_freeze)
 
 
 def _set_capacity(
@@ -274,6 +278,9 @@ def switch_or_break(
     book(world, state, switch, -1)
     b.currency[switch] = new[~stranded]
     book(world, state, switch, +1)
+    k = move.nonzero()[0][~stranded]
+    new_currency = new[~stranded].astype(np.int64)
+    add_switches(state.switched, o[k], d[k], s[k], new_currency, b.budget[switch])
 
 
 def renew(
@@ -386,6 +393,7 @@ def market_month(
         cap_value = cap_units * unit_price[:, None, :]
         firm_w, ext_w = limit_route_weights(w, f, firm_w, ext_w, spend, cap_value)
     cur_w = currency_weights(w, policy, state.network_share, state.market_share)
+    state.switched = np.zeros((R, R, S, w.n_currencies))
     if policy.blocks_relationships or policy_changed:
         switch_or_break(w, state, month, policy, cur_w, keys)
     renew(w, state, keys, month, firm_w, ext_w, cur_w, policy)
@@ -477,6 +485,7 @@ def market_month(
         exports=exports,
         price_index=price_index,
         buyer_price_index=np.where(totals > 0, totals, np.nan) ** (1.0 / (1.0 - sigma)),
+        switching_cost=switching_cost_usd(w, state.switched * spend.transpose(1, 0, 2)[..., None]),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model.payments import delay_financing
 from tradesim.model.world import World, month_position
 from tradesim.scenario import (
     CapacityShock,
@@ -63,6 +64,8 @@ class Policy:
     payment_delay: F64  # (O, D, C) share of pairs cut off whose in-flight payments wait
     inflight_freeze: F64  # (O, D, C) share of pairs cut off whose in-flight payments freeze
     delay_months: int  # months a delayed payment waits before it is re-routed
+    hold: F64  # (O, D, C) probability that a payment is held for delay_months (compliance)
+    financing: F64  # (O, D, C) expected financing cost of held payments, a fraction of value
     barred: F64 | None = None  # (D, O, S) share of the route's buyers barred (embargo shocks)
     price_cap: F64 | None = None  # (O, S) USD per unit an origin's price may not exceed; inf
     cap_share: F64 | None = None  # (D, O, S) share of the route's buyers bound by the cap
@@ -152,6 +155,7 @@ def compile_policy(
     risk = np.zeros((R, R, S, C))
     inflight_freeze = np.zeros((R, C))
     inflight_delay = np.zeros((R, C))
+    hold = np.zeros((R, R, C))
     delay_months = 1
     barred = np.zeros((R, R, S))
     price_cap = np.full((R, S), np.inf)
@@ -183,6 +187,13 @@ def compile_policy(
                     freeze[:, :, c],
                 )
                 cutoff[tgt, c] = _combine_prob(cutoff[tgt, c], fin.cutoff_share * w)
+                if fin.hold_probability > 0:
+                    hold[:, :, c] = np.where(
+                        touches,
+                        _combine_prob(hold[:, :, c], fin.hold_probability * w),
+                        hold[:, :, c],
+                    )
+                    delay_months = max(delay_months, fin.delay_months)
                 if fin.in_flight == "freeze":
                     inflight_freeze[tgt, c] = _combine_prob(
                         inflight_freeze[tgt, c], fin.cutoff_share * w
@@ -278,6 +289,8 @@ def compile_policy(
         payment_delay=payment_delay,
         inflight_freeze=inflight_freeze_pair,
         delay_months=delay_months,
+        hold=hold,
+        financing=delay_financing(world, hold, delay_months, month + world.burn_in),
         barred=barred,
         price_cap=price_cap,
         cap_share=cap_share,

@@ -6,7 +6,9 @@ A relationship on route (o, d) in sector s chooses currency c at renewal by a lo
     U_odsc = -lambda * cost_odsc + beta * N_odsc + g_sc + incumbency_c,    open currencies only
 
     cost_odsc = fee_c + fee_change_odc + hedging_c * (parties whose home currency is not c)
-                + sanction_loss * freeze_probability_odc + risk_premium_odsc
+                + sanction_loss * freeze_probability_odc + financing_odc + risk_premium_odsc
+    financing_odc = hold_probability_odc * delay_months * r_o / 12   (payments.py: a held
+               payment's financing cost at the receiving exporter's rate)
     N_odsc   = (1 - reach) * share of c on the route last month
                + reach * share of c in d's imports of sector s from all origins last month
     g_sc     = the sector's invoicing convention: a utility for the dominant currency
@@ -88,6 +90,7 @@ def currency_cost(world: World, policy: Policy) -> F64:
         + policy.fee_change
         + world.hedging_cost[None, None, :] * foreign_parties
         + choice.sanction_loss * policy.freeze
+        + policy.financing
     )
     return route[:, :, None, :] + policy.risk
 

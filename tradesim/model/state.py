@@ -22,7 +22,7 @@ __all__ = ["FLOW_FIELDS", "STOCK_FIELDS", "Ledger", "MarketState"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-FLOW_FIELDS = ("shipped", "delivered", "settled", "frozen")
+FLOW_FIELDS = ("shipped", "delivered", "settled", "frozen", "financing_cost", "switching_cost")
 STOCK_FIELDS = ("in_transit", "pending", "frozen_stock")
 
 
@@ -46,6 +46,8 @@ class MarketState:
     alpha: F64  # (D, O, S) taste weights fixed at base-year prices
     base_price_index: F64  # (O, S) each origin's supplier price index at month 0
     discount: F64 = field(default_factory=lambda: np.ones((0, 0)))  # (O, S) market-loss factor
+    # (O, D, S, C) base budgets of relationships that changed currency this month
+    switched: F64 = field(default_factory=lambda: np.zeros((0, 0, 0, 0)))
 
     @classmethod
     def empty_books(cls, world: World, firms: Firms, buyers: Buyers) -> MarketState:
@@ -120,10 +122,20 @@ class Ledger:
         self.pending[cohort_id] = cohort
         return cohort
 
-    def settle(self, cohort_id: int, row: int, freeze: F64, delay: F64 | None = None) -> int | None:
+    def settle(
+        self,
+        cohort_id: int,
+        row: int,
+        freeze: F64,
+        delay: F64 | None = None,
+        wait_cost: F64 | None = None,
+    ) -> int | None:
         """Pay a delivered cohort; the share `freeze` (O, D, C) of it is frozen instead, and
         the share `delay` of the rest stays pending as a new cohort (returned, or None):
-        payments in flight of parties cut off from their currency wait to be re-routed."""
+        payments in flight of parties cut off from their currency wait to be re-routed, held
+        payments wait to be released. `wait_cost` (O,) is what waiting costs the receiver
+        per USD (months x its rate / 12), booked as `financing_cost` when the wait starts;
+        it is a cost beside the payment, which stays whole on the books."""
         cohort = self.pending.pop(cohort_id)
         frozen = cohort * freeze[:, :, None, :]
         rest = cohort - frozen
@@ -134,6 +146,8 @@ class Ledger:
             waiting = rest * delay[:, :, None, :]
             rest = rest - waiting
             if waiting.any():
+                if wait_cost is not None:
+                    self.flows["financing_cost"][row] += waiting * wait_cost[:, None, None, None]
                 self.next_cohort += 1
                 waiting_id = self.next_cohort
                 self.pending[waiting_id] = waiting

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model.payments import rate_history, step_rates
 from tradesim.scenario import Parameters, Scenario
 
 __all__ = ["World", "build_world", "month_position", "path_values"]
@@ -102,6 +103,8 @@ class World:
     # (S,) USD per unit at month 0; nan for aggregate sectors
     unit_price: F64 = field(default_factory=lambda: np.zeros(0))
     renewal_months: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) mean duration
+    # (T, C) annual rate financing a late payment to a party whose home currency it is
+    financing_rate: F64 = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_regions(self) -> int:
@@ -181,6 +184,9 @@ def build_world(scenario: Scenario) -> World:
     lead[np.arange(len(regions)), np.arange(len(regions)), :] = 0
 
     init = np.array([s.initial_currency_shares.get(c, 0.0) for c in currencies])
+    financing = np.stack(
+        [_financing_rate(k, c.financing_rate, s.start, months) for k, c in s.currencies.items()], 1
+    )
     return World(
         regions=regions,
         n_agent=len(s.economies),
@@ -222,4 +228,20 @@ def build_world(scenario: Scenario) -> World:
                 for sec in s.sectors.values()
             ]
         ),
+        financing_rate=financing,
     )
+
+
+def _financing_rate(
+    code: str, path: float | Mapping[str, float] | None, start: dt.date, months: I64
+) -> F64:
+    """(T,) a currency's financing rate by month: the scenario's path, or the shipped
+    policy-rate history of its code in force mid-month (held at month 0 during burn-in, as
+    every exogenous path)."""
+    if path is not None:
+        return path_values(path, start, months)
+    first = start.year * 12 + start.month - 1
+    days = [
+        dt.date((first + m) // 12, (first + m) % 12 + 1, 15) for m in np.maximum(months, 0).tolist()
+    ]
+    return step_rates(rate_history(code), days)

@@ -142,6 +142,11 @@ PositivePath = Annotated[
     _PathValue | dict[str, _PathValue],
     BeforeValidator(_normalize_path),
 ]
+#: An annual interest rate, a fraction from -10% to 200%: room for any policy rate of the
+#: currencies modelled (the highest in tradesim/data/financing_rates.csv is 17%, Bank of
+#: Russia, December 2014) while refusing a percent typed as a fraction (7.75 for 7.75%).
+_RateValue = Annotated[float, Field(ge=-0.1, le=2, allow_inf_nan=False)]
+RatePath = Annotated[_RateValue | dict[str, _RateValue], BeforeValidator(_normalize_path)]
 ChangePath = Annotated[
     dict[str, Annotated[float, Field(gt=-1, le=100, allow_inf_nan=False)]],
     BeforeValidator(_normalize_path),
@@ -167,6 +172,16 @@ class CurrencySpec(_Model):
     )
     international: bool = Field(
         False, description="usable on any route; otherwise only on routes touching its issuer"
+    )
+    # The rate at which an exporter whose home currency this is finances a payment that
+    # arrives late (docs/model.md section 6). Default: the central bank's policy-rate history
+    # shipped for the currency's code in tradesim/data/financing_rates.csv (Bank of Russia
+    # key rate, federal funds target, ECB main refinancing rate, PBoC one-year lending rate);
+    # 0 for a code not listed there.
+    financing_rate: RatePath | None = Field(
+        None,
+        description="annual rate financing a late payment to a party whose home currency it is"
+        " (path, fraction: 0.0775); null: the shipped policy-rate history for the code",
     )
 
 
@@ -409,7 +424,16 @@ class FinancialChannel(_Model):
         " (re-routed after delay_months), frozen, or settled as usual",
     )
     delay_months: int = Field(
-        2, ge=1, le=24, description="months a delayed in-flight payment waits to be re-routed"
+        2,
+        ge=1,
+        le=24,
+        description="months a delayed in-flight payment waits to be re-routed, and a held"
+        " payment to be released",
+    )
+    hold_probability: Annotated[Rate, Field(ge=0, le=1)] = Field(
+        0.0,
+        description="chance that a payment to or from the target in an affected currency is held"
+        " for compliance checks and paid delay_months later [fraction per payment]",
     )
 
 
