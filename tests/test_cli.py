@@ -209,6 +209,7 @@ def test_compare_reports_paired_differences(tmp_path):
         "Imports by origin, change over the horizon",
         "creation: change in imports from abroad",
         "Settlement-currency shares",
+        "Change in settlement-currency shares by direction, 2021, points (mean)",
         "Changes over the horizon, USD billion, by destination",
         "frozen payments",
         "Welfare over the horizon, USD billion",
@@ -216,6 +217,7 @@ def test_compare_reports_paired_differences(tmp_path):
     ):
         assert section in out, section
     assert re.search(r"tariff revenue +\+", out), out
+    assert re.search(r"B -> A +[-+]\d+\.\d\d +[-+]\d+\.\d\d", out), out  # by direction
     assert "nan" not in out.lower()
     ds = xr.open_dataset(tmp_path / "higher_tariff" / "comparison.nc", engine="scipy")
     before = ds["bilateral_usd_mean"].sel(year=2020)

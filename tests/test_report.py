@@ -179,3 +179,23 @@ def test_report_renders_in_a_real_browser(report, tmp_path):
         assert any("tradesim.invalid" in p for p in _Recorder.seen), _Recorder.seen
     finally:
         server.shutdown()
+
+
+def test_report_shows_currency_shares_by_direction(report):
+    """The base's shares by origin -> destination (annual with bands, quarterly, by sector)
+    and, for the alternative, its shares with the change from the base in points.
+
+    Catches: shares pooled over both directions, or tables missing from the page."""
+    text = report.read_text()
+    captions = re.findall(r'<caption class="table-caption">([^<]+)</caption>', text)
+    annual = [c for c in captions if "by direction (origin → destination), annual" in c]
+    quarterly = [c for c in captions if "by direction, quarterly" in c]
+    sectors = [c for c in captions if "by direction and sector, annual" in c]
+    assert len(annual) == len(quarterly) == len(sectors) == 2  # base and alternative
+    assert "change from the base in percentage points" in annual[1]
+    assert "<td>A → B</td>" in text and "<td>B → A</td>" in text
+    assert "<th>2020-Q1</th>" not in text  # quarters are rows, directions x currencies columns
+    assert "<td>2021-Q4</td>" in text and "<th>A → B USD</th>" in text
+    assert re.search(r"<td>\d+\.\d \[\d+\.\d, \d+\.\d\]</td>", text)  # base: mean [band]
+    assert re.search(r"<td>\d+\.\d \([-+]\d+\.\d\)</td>", text)  # alternative: (change)
+    assert "<td>goods</td>" in text and "<td>energy</td>" in text

@@ -814,6 +814,20 @@ def _bilateral_rows(
     return aligned(rows)
 
 
+def _direction_share_rows(m: Any, agents: Sequence[str], year: int) -> list[str]:
+    """Change in each direction's currency shares in `year`, percentage points (mean of
+    the paired differences), for the currencies whose share moved."""
+    change = m["currency_share_change_mean"].sel(year=year)
+    rows = [["direction", *(str(c) for c in change["currency"].values)]]
+    for o in agents:
+        for d in agents:
+            if o != d:
+                cells = change.sel(origin=o, destination=d)
+                rows.append([f"{o} -> {d}", *(f"{100 * float(v):+.2f}" for v in cells.values)])
+    title = f"Change in settlement-currency shares by direction, {year}, points (mean)"
+    return [title, *aligned(rows)]
+
+
 def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
     from tradesim.io.bands import band
 
@@ -863,6 +877,8 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
         if b_ or a_:
             share_rows.append([str(c), f"{b_:.1%}", f"{a_:.1%}", f"{100 * (a_ - b_):+.2f}"])
     lines += aligned(share_rows)
+    if "currency_share_change_mean" in m:
+        lines += ["", *_direction_share_rows(m, agents, last)]
     totals = m[[v for n in ("tariff_revenue_usd", "frozen_usd") for v in (n, f"{n}_mean")]].sum(
         "year"
     )

@@ -23,6 +23,7 @@ import xarray as xr
 
 from tradesim._version import __version__
 from tradesim.io.bands import band, band_label
+from tradesim.io.currency import Frequency
 from tradesim.scenario import Scenario
 
 __all__ = ["DEFAULT_RUNS", "html_report"]
@@ -288,6 +289,151 @@ def _welfare_table(alt: str, metrics: xr.Dataset) -> _Table:
     )
 
 
+# ----------------------------------------------------------------------------- currency shares
+
+
+#: Currencies whose share stays below this in every period of a table are left out of it.
+SHARE_SHOWN = 0.0005
+
+
+def _share_stats(
+    ensemble: Any, agents: Sequence[str], freq: Frequency, by_sector: bool
+) -> xr.Dataset:
+    """Currency shares by direction across runs, between the agent economies only."""
+    from tradesim.io.currency import share_statistics
+
+    runs = (ensemble.run(i) for i in range(ensemble.runs))
+    return share_statistics(
+        runs,
+        ensemble.quantiles,
+        freq=freq,
+        by_sector=by_sector,
+        regions=agents,
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _share_cell(
+    stats: xr.Dataset, at: dict[str, Any], base: xr.Dataset | None, with_band: bool = True
+) -> str:
+    """'mean [lo, hi]' in percent (just the mean without `with_band`), or with a base:
+    'mean (change in points)'."""
+    mean = float(stats["currency_share_mean"].sel(at))
+    if base is not None:
+        change = mean - float(base["currency_share_mean"].sel(at))
+        return f"{_pct(mean)} ({100 * change:+.1f})"
+    limits = band(stats)
+    if not limits or not with_band:
+        return _pct(mean)
+    lo, hi = (float(stats["currency_share"].sel({**at, "quantile": q})) for q in limits)
+    return f"{_pct(mean)} [{_pct(lo)}, {_pct(hi)}]"
+
+
+def _shown(stats: xr.Dataset, base: xr.Dataset | None, **at: Any) -> list[str]:
+    """Currencies with a share of at least SHARE_SHOWN in some period, here or in the base."""
+    top = stats["currency_share_mean"].sel(at).max("period")
+    if base is not None:
+        top = xr.concat([top, base["currency_share_mean"].sel(at).max("period")], "k").max("k")
+    return [str(c) for c in top["currency"].values if float(top.sel(currency=c)) >= SHARE_SHOWN]
+
+
+def _directions(agents: Sequence[str]) -> list[tuple[str, str]]:
+    return [(o, d) for o in agents for d in agents if o != d]
+
+
+def _what(stats: xr.Dataset, base: xr.Dataset | None, name: str) -> str:
+    if base is not None:
+        return f"{name}: mean across runs (change from the base in percentage points)"
+    limits = band(stats)
+    return f"{name}: mean" + (f" [{band_label(limits)}] across runs" if limits else "")
+
+
+def currency_share_tables(
+    ensemble: Any, agents: Sequence[str], *, base: Any = None, name: str = ""
+) -> list[_Table]:
+    """Settlement-currency shares by direction (origin -> destination) between the agent
+    economies, in percent: annual with the band across runs, quarterly, and annual by
+    sector. With `base` (an ensemble paired with `ensemble`), each cell also gives the
+    change from the base in percentage points (the mean of the paired differences)."""
+    tables = []
+    pairs = _directions(agents)
+    stats = {}
+    kinds: tuple[tuple[Frequency, bool], ...] = (
+        ("year", False),
+        ("quarter", False),
+        ("year", True),
+    )
+    for freq, by_sector in kinds:
+        here = _share_stats(ensemble, agents, freq, by_sector)
+        there = None if base is None else _share_stats(base, agents, freq, by_sector)
+        stats[(freq, by_sector)] = (here, there)
+
+    here, there = stats[("year", False)]
+    periods = [str(p) for p in here["period"].values]
+    rows = []
+    for o, d in pairs:
+        for c in _shown(here, there, origin=o, destination=d):
+            at = {"origin": o, "destination": d, "currency": c}
+            rows.append(
+                [f"{o} → {d}", c, *(_share_cell(here, {**at, "period": p}, there) for p in periods)]
+            )
+    tables.append(
+        _Table(
+            "Settlement-currency shares by direction (origin → destination), annual, percent of"
+            f" the value shipped, {_what(here, there, name)}",
+            ["direction", "currency", *periods],
+            rows,
+        )
+    )
+
+    here, there = stats[("quarter", False)]
+    columns = [(o, d, c) for o, d in pairs for c in _shown(here, there, origin=o, destination=d)]
+    rows = []
+    for p in here["period"].values:
+        cells = [
+            _share_cell(
+                here,
+                {"origin": o, "destination": d, "currency": c, "period": p},
+                there,
+                with_band=False,
+            )
+            for o, d, c in columns
+        ]
+        rows.append([str(p), *cells])
+    tables.append(
+        _Table(
+            "Settlement-currency shares by direction, quarterly, percent: mean across runs"
+            + (" (change from the base in points)" if there is not None else ""),
+            ["quarter", *(f"{o} → {d} {c}" for o, d, c in columns)],
+            rows,
+        )
+    )
+
+    here, there = stats[("year", True)]
+    periods = [str(p) for p in here["period"].values]
+    rows = []
+    for o, d in pairs:
+        for sec in here["sector"].values:
+            for c in _shown(here, there, origin=o, destination=d, sector=sec):
+                at = {"origin": o, "destination": d, "sector": sec, "currency": c}
+                cells = [
+                    _share_cell(here, {**at, "period": p}, there, with_band=False) for p in periods
+                ]
+                rows.append([f"{o} → {d}", str(sec), c, *cells])
+    tables.append(
+        _Table(
+            "Settlement-currency shares by direction and sector, annual, percent: mean across"
+            " runs" + (" (change from the base in points)" if there is not None else ""),
+            ["direction", "sector", "currency", *periods],
+            rows,
+        )
+    )
+    return tables
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -497,12 +643,19 @@ def html_report(
                         "Settlement-currency shares, base dashed, alternative solid.",
                     )
                 )
+            if len(agents) >= 2:
+                section.tables += currency_share_tables(
+                    cmp.alternative, agents, base=cmp.base, name=alt.name
+                )
             sections.append(section)
             alt_first = SimulationResult(scenario=alt, seed=base.seed, data=cmp.alternative.run(0))
             manifests[alt.name] = _manifest_text(
                 {**manifest(alt_first, sources.get(alt.name, ())), "runs": runs}, overrides
             )
         limits = band(bands)
+        base_tables = [_bilateral_table(base.name, bands, pairs)]
+        if len(agents) >= 2:
+            base_tables += currency_share_tables(base_ens, agents, name=base.name)
     return _render(
         base=base,
         alternatives=list(alternatives),
@@ -512,7 +665,7 @@ def html_report(
         version=__version__,
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         base_figures=base_figures,
-        base_tables=[_bilateral_table(base.name, bands, pairs)],
+        base_tables=base_tables,
         sections=sections,
         manifests=manifests,
     )
