@@ -4,6 +4,9 @@
    payments in flight delayed), 20 paired runs (common random numbers): the change in
    China-Russia trade by direction in 2020. It should be small: the cut-off only changes what
    settlement costs.
+   With --hold P, the same cut-off plus compliance holds (probability P, two months) on the
+   USD payments still made, priced as a financing cost at the receiver's policy rate, and the
+   holds alone: what the financing cost does to trade and to currency shares.
 2. Months for the USD share of Russia's exports to China (ensemble mean, monthly) to fall to
    half its March 2018 level after the US sanctions of 6 April 2018, and how that depends on
    the switching cost, the renewal rate and the perceived premium's half-life.
@@ -48,32 +51,59 @@ def extended(scenario: Scenario, **changes: Any) -> Scenario:
     return scenario_from_dict(data)
 
 
-def cutoff(base: Scenario, runs: int) -> None:
+def cutoff(base: Scenario, runs: int, hold: float = 0.0, share: float = 0.8) -> None:
+    """A USD cut-off of Russian agents from 2020-01 (share `share`), and with `hold` the USD
+    payments still made to or from Russia held for compliance checks two months with that
+    probability (priced as a financing cost at the receiver's policy rate)."""
     data = base.model_dump(mode="json")
     data["name"] = "usd_cutoff_2020"
+    financial: dict[str, Any] = {
+        "cutoff_share": share,
+        "currencies": ["USD"],
+        "in_flight": "delay",
+        "delay_months": 2,
+        "hold_probability": hold,
+    }
     data["shocks"].append(
         {
             "type": "sanction",
-            "name": "80% USD cut-off of Russian agents",
+            "name": "USD cut-off of Russian agents",
             "imposer": "US",
             "target": "RU",
             "start": "2020-01",
-            "financial": {"cutoff_share": 0.8, "currencies": ["USD"], "in_flight": "delay"},
+            "financial": financial,
         }
     )
     alt = scenario_from_dict(data)
+    year = dict(month=slice("2020-01", "2020-12"))
     with tempfile.TemporaryDirectory() as tmp:
         comp = compare(base, alt, runs=runs, out=tmp, workers=2)
         rows = []
+        costs = []
         for i in range(runs):
             b, a = comp.base.run(i), comp.alternative.run(i)
             for o, d in (("CN", "RU"), ("RU", "CN")):
-                sel = dict(origin=o, destination=d, month=slice("2020-01", "2020-12"))
+                sel = dict(origin=o, destination=d, **year)
                 vb = float(b.shipped_usd.sel(**sel).sum())
                 va = float(a.shipped_usd.sel(**sel).sum())
                 rows.append((o, d, vb, va))
+            costs.append(
+                [
+                    float(a[name].sel(**year).sum() - b[name].sel(**year).sum())
+                    for name in ("financing_cost_usd", "switching_cost_usd", "frozen_usd")
+                ]
+            )
         shares = comp.alternative.direction_currency_shares()
-    print(f"1. 80% USD cut-off of Russian agents from 2020-01, {runs} paired runs, 2020:")
+        base_shares = comp.base.direction_currency_shares()
+    what = f"{share:.0%} USD cut-off of Russian agents"
+    if hold:
+        what += f" and {hold:.0%} of the USD payments left held 2 months"
+    print(f"1. {what}, from 2020-01, {runs} paired runs, 2020:")
+    fin, switch, frozen = np.mean(costs, axis=0) / 1e9
+    print(
+        f"   costs booked in 2020 (all routes, mean): financing {fin:.3f}bn,"
+        f" switching {switch:.3f}bn, frozen {frozen:.3f}bn"
+    )
     for o, d in (("CN", "RU"), ("RU", "CN")):
         pairs = np.array([(vb, va) for oo, dd, vb, va in rows if (oo, dd) == (o, d)])
         diff = pairs[:, 1] - pairs[:, 0]
@@ -83,8 +113,13 @@ def cutoff(base: Scenario, runs: int) -> None:
             f" ({100 * rel.mean():+.2f}%; runs {100 * rel.min():+.2f}% to {100 * rel.max():+.2f}%)"
         )
         s = shares["currency_share_mean"].sel(period="2020", origin=o, destination=d)
-        text = ", ".join(f"{c} {100 * float(s.sel(currency=c)):.1f}%" for c in s.currency.values)
-        print(f"   {o}->{d} currency shares 2020 under the cut-off: {text}")
+        s0 = base_shares["currency_share_mean"].sel(period="2020", origin=o, destination=d)
+        text = ", ".join(
+            f"{c} {100 * float(s.sel(currency=c)):.1f}%"
+            f" (base {100 * float(s0.sel(currency=c)):.1f}%)"
+            for c in s.currency.values
+        )
+        print(f"   {o}->{d} currency shares 2020: {text}")
 
 
 def halving(scenario: Scenario, runs: int, label: str) -> None:
@@ -113,6 +148,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--skip-cutoff", action="store_true")
+    ap.add_argument(
+        "--hold",
+        type=float,
+        default=0.5,
+        help="also run the cut-off with this compliance-hold probability on USD (0: skip)",
+    )
     ap.add_argument("--skip-halving", action="store_true")
     ap.add_argument("--only-strong", action="store_true", help="only the 1%-premium variants")
     args = ap.parse_args()
@@ -120,6 +161,9 @@ def main() -> int:
     base = extended(calibrated)
     if not args.skip_cutoff:
         cutoff(base, args.runs)
+        if args.hold:
+            cutoff(base, args.runs, hold=args.hold)
+            cutoff(base, args.runs, hold=args.hold, share=0.0)
     if not args.skip_halving:
         cc = calibrated.parameters.currency_choice
         print(f"2. USD share of Russia's exports to China after 6 April 2018 ({args.runs} runs):")
