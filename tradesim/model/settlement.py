@@ -14,7 +14,8 @@ A relationship on route (o, d) in sector s chooses currency c at renewal by a lo
     g_sc     = the sector's invoicing convention: a utility for the dominant currency
                (Gopinath 2015; Goldberg and Tille 2008: homogeneous, reference-priced goods
                herd on the vehicle currency), for the producer's currency and for the
-               destination's (local) currency
+               destination's (local) currency; plus, on imports into a region listed in
+               `importer_currency`, a utility for its own currency (the euro area)
     incumbency_c = lambda * switching_cost if c is the relationship's current currency
 
 N is the network term (Goldberg and Tille's coalescing; Crowley, Han and Son 2020: firms
@@ -109,6 +110,8 @@ def convention_utility(world: World) -> F64:
         + conv[None, None, :, 1, None] * is_home_o
         + conv[None, None, :, 2, None] * is_home_d
     )
+    if world.importer_currency.any():  # local-currency pricing set by the importer's market
+        out = out + world.importer_currency[None, :, None, None] * is_home_d
     return np.broadcast_to(out, (R, R, world.n_sectors, C)).copy()
 
 

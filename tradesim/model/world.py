@@ -105,6 +105,7 @@ class World:
     renewal_months: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) mean duration
     # (T, C) annual rate financing a late payment to a party whose home currency it is
     financing_rate: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    importer_currency: F64 = field(default_factory=lambda: np.zeros(0))  # (R,) utility
 
     @property
     def n_regions(self) -> int:
@@ -229,6 +230,9 @@ def build_world(scenario: Scenario) -> World:
             ]
         ),
         financing_rate=financing,
+        importer_currency=np.array(
+            [s.parameters.currency_choice.importer_currency.get(r, 0.0) for r in regions]
+        ),
     )
 
 

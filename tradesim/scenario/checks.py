@@ -75,6 +75,8 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     )
     for sec in s.parameters.currency_choice.invoicing:
         known("sector", sec, sectors, ("parameters", "currency_choice", "invoicing", sec))
+    for reg in s.parameters.currency_choice.importer_currency:
+        known("region", reg, regions, ("parameters", "currency_choice", "importer_currency", reg))
     for cur in s.initial_currency_shares:
         known("currency", cur, currencies, ("initial_currency_shares", cur))
     if abs(sum(s.initial_currency_shares.values()) - 1.0) > 1e-6:

@@ -317,6 +317,16 @@ class CurrencyChoice(_Model):
         default_factory=dict,
         description="invoicing convention of each sector (by sector name); unlisted: neutral",
     )
+    # Local-currency pricing set by the importing market: where the importer's market is
+    # large and its currency international, exporters to it invoice in its currency more
+    # than the sector conventions say (Kamps 2006, ECB WP 665: the euro's use in trade with
+    # the euro area; Eurostat 2019: 35% of extra-EU goods imports invoiced in euro in 2018).
+    # Default: none (no published utility; benchmarks/russia_receipts.py measures one).
+    importer_currency: dict[str, Annotated[float, Field(ge=-20, le=20)]] = Field(
+        default_factory=dict,
+        description="utility of the destination's own currency on imports into each listed"
+        " region (by region name); unlisted: 0",
+    )
 
 
 class Parameters(_Model):
