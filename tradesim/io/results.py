@@ -451,7 +451,9 @@ def _tables(result: SimulationResult) -> dict[str, Any]:
     import pandas as pd
 
     ds = result.data
-    flows = ds[["shipped_usd", "delivered_usd", "settled_usd", "frozen_usd"]].to_dataframe()
+    names = ["shipped_usd", "delivered_usd", "settled_usd", "frozen_usd"]
+    names += [n for n in ("financing_cost_usd", "switching_cost_usd") if n in ds]
+    flows = ds[names].to_dataframe()
     flows = flows[(flows != 0).any(axis=1)].reset_index()
     flows["month"] = flows["month"].dt.strftime("%Y-%m")
     annual = annual_bilateral(result).to_dataframe(name="shipped_usd").reset_index()
