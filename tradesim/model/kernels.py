@@ -64,7 +64,7 @@ class MonthOutcome:
     exports: F64  # (O, S) sales abroad summed from suppliers' own sales
     price_index: F64  # (O, S) suppliers' USD price index relative to month 0
     buyer_price_index: F64  # (D, S) CES index of delivered prices
-    switching_cost: F64 | None = None  # (O, D, S, C) USD paid by relationships changing currency
+    switching_cost: F64 | None = None  # (O, D, S, C) USD paid by relationships forced to switch
 
 
 # ---------------------------------------------------------------------- set-up
