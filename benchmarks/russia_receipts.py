@@ -118,7 +118,7 @@ def main() -> int:
     for u in grid:
         share = eu_import_share(simulate(with_importer_currency(calibrated, u)).data, "2018", "EUR")
         shares.append(share)
-        print(f"   {u:.1f}: {100 * share:.1f}%")
+        print(f"   {u:.2f}: {100 * share:.1f}%")
     if not shares[0] < target < shares[-1]:
         print("the target is outside the grid's range")
         return 1
