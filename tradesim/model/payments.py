@@ -18,7 +18,7 @@ rates (`tradesim/data/financing_rates.csv`), a lower bound of what firms pay.
 A relationship forced off its currency (a party cut off) re-draws it and pays the switching
 cost kappa (`currency_choice.switching_cost`, a fraction of value) on the value the
 relationship is expected to carry until its next renewal: renewals are a Poisson process with
-mean gap L (`renewal_months`), so the expected remaining life is L months whatever its age,
+mean gap L (`renewal_months`, the sector's), so the expected remaining life is L months whatever its age,
 and the fixed cost is kappa * L * (monthly value). That is the cost the incumbency term of the
 currency logit prices (a switch is worth it only if it saves more than kappa per unit of
 value over the relationship). Only forced switches are booked: a relationship that changes
@@ -95,10 +95,11 @@ def delay_financing(world: World, delayed: F64, months: float, row: int) -> F64:
 
 
 def switching_cost_usd(world: World, switched_value: F64) -> F64:
-    """USD cost of switching relationships whose monthly value is `switched_value`:
-    kappa * L * value (module docstring)."""
-    params = world.params
-    return params.currency_choice.switching_cost * params.renewal_months * switched_value
+    """USD cost of switching relationships whose monthly value is `switched_value`
+    (O, D, S, C): kappa * L_s * value, L_s the sector's mean relationship length (module
+    docstring)."""
+    kappa = world.params.currency_choice.switching_cost
+    return kappa * world.renewal_months[None, None, :, None] * switched_value
 
 
 def add_switches(
