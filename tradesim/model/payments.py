@@ -17,13 +17,14 @@ rates (`tradesim/data/financing_rates.csv`), a lower bound of what firms pay.
 
 A relationship forced off its currency (a party cut off) re-draws it and pays the switching
 cost kappa (`currency_choice.switching_cost`, a fraction of value) on the value the
-relationship is expected to carry until its next renewal: renewals are a Poisson process with
-mean gap L (the sector's `renewal_months`), so the expected remaining life is L months
+relationship is expected to carry until its next renewal: renewals are a Poisson process
+with mean gap L (the sector's `renewal_months`), so the expected remaining life is L months
 whatever its age, and the fixed cost is kappa * L * (monthly value). That is the cost the
-incumbency term of the currency logit prices (a switch is worth it only if it saves more than kappa per unit of
-value over the relationship). Only forced switches are booked: a relationship that changes
-currency at renewal does so because the logit's idiosyncratic term (or a cost it saves) is
-worth more than kappa to it, so counting kappa without that gain would misstate welfare.
+incumbency term of the currency logit prices (a switch is worth it only if it saves more
+than kappa per unit of value over the relationship). Only forced switches are booked: a
+relationship that changes currency at renewal does so because the logit's idiosyncratic
+term (or a cost it saves) is worth more than kappa to it, so counting kappa without that
+gain would misstate welfare.
 """
 
 from __future__ import annotations
