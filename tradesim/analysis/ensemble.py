@@ -341,6 +341,7 @@ def _processes(
     """Local processes; with a `store`, each worker writes its runs' files itself (the
     Dataset is then not sent back: None is yielded in its place)."""
     with process_pool(workers) as pool:
+        futures: dict[Any, int]
         if store is None:
             futures = {pool.submit(_simulate_run, scenario, i, check): i for i in indices}
         else:
