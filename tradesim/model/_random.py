@@ -16,22 +16,6 @@ from numpy.typing import NDArray
 
 __all__ = ["Streams"]
 
-_MASK = (1 << 64) - 1
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_MONTH_STRIDE = 0xD1B54A32D192ED03
-
-
-def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64 finalizer (Steele, Lea and Flood 2014), in place on a uint64 array."""
-    x ^= x >> np.uint64(30)
-    x *= _M1
-    x ^= x >> np.uint64(27)
-    x *= _M2
-    x ^= x >> np.uint64(31)
-    return x
-
 
 class Streams:
     """Named random streams derived from one SeedSequence."""
@@ -55,9 +39,10 @@ class Streams:
 
     @staticmethod
     def uniforms(key: int, month: int, ids: NDArray[np.integer]) -> NDArray[np.float64]:
-        """Uniforms in [0, 1), one per id, fixed by (key, month, id)."""
-        offset = np.uint64((key + (month + (1 << 32)) * _MONTH_STRIDE) & _MASK)
-        x = ids.astype(np.uint64) * _GOLDEN
-        x += offset
-        x = _mix(_mix(x))
-        return (x >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+        """Uniforms in [0, 1), one per id, fixed by (key, month, id).
+
+        The hash is `tradesim.model.choice`'s (compiled; the engine draws there per buyer)."""
+        from tradesim.model import choice
+
+        ids64 = np.ascontiguousarray(ids, dtype=np.int64).ravel()
+        return choice.uniforms(choice.month_offset(key, month), ids64).reshape(np.shape(ids))

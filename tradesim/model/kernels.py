@@ -1,4 +1,4 @@
-"""The month's kernels: pure numpy functions of (world, state, policy, random keys).
+"""The month's kernels: functions of (world, state, policy, random keys) over all agents.
 
 `market_month` is one month of the goods market for every agent at once: relationships
 that a policy made impossible end, buyers whose relationship ends renew (supplier, then
@@ -17,25 +17,23 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from tradesim.model._random import Streams
-from tradesim.model.agents import NO_SUPPLIER, Firms
+from tradesim.model import choice
+from tradesim.model.agents import Firms
 from tradesim.model.market import (
     adjust_prices,
     choice_weights,
-    draw_options,
     fx_factor,
     preference_weights,
     price_level,
     route_wedge,
     supplier_prices,
 )
-from tradesim.model.payments import add_switches, switching_cost_usd
+from tradesim.model.payments import switching_cost_usd
 from tradesim.model.policy import Policy
 from tradesim.model.routes import limit_route_weights, route_ratio, route_values
 from tradesim.model.settlement import (
     aggregate_currency_shares,
     currency_weights,
-    draw_currencies,
     open_currencies,
     settlement_weight_factor,
 )
@@ -251,36 +249,33 @@ def switch_or_break(
     supplier and re-draws its currency from the logit restricted to the currencies still
     open to both parties (common random numbers from the "switch" stream); its budget moves
     to the new currency on the books. It ends only when no currency is open to the pair.
+    The loop over buyers is `choice.switch_buyers` (compiled); the budgets of relationships
+    that switched are added to `state.switched` at their new currency (payments.py books
+    their switching cost).
     """
     b = state.buyers
-    idx = np.flatnonzero(b.option >= 0)
-    o = b.origin[idx].astype(np.int64)
-    d = b.destination[idx].astype(np.int64)
-    s = b.sector[idx].astype(np.int64)
-    c = b.currency[idx].astype(np.int64)
-    embargoed = policy.embargo[d, o, s]
-    if policy.barred is not None:
-        # Partial embargoes bar the route's buyers below the barred share (one rank per buyer).
-        embargoed |= b.cutoff_rank[idx] < policy.barred[d, o, s]
-    blocked = blocked_currencies(world, state, idx, o, b.option[idx].astype(np.int64), policy)
-    weights = cur_w[o, d, s]
-    closed = blocked[np.arange(idx.size), c] | (weights[np.arange(idx.size), c] <= 0.0)
-    b.end_month[idx[embargoed]] = month
-    move = closed & ~embargoed
-    if not move.any():
-        return
-    mv = idx[move]
-    u = Streams.uniforms(keys["switch"], month, mv)
-    new = draw_currencies(weights[move], blocked[move], u)
-    stranded = new < 0
-    b.end_month[mv[stranded]] = month
-    switch = mv[~stranded]
-    book(world, state, switch, -1)
-    b.currency[switch] = new[~stranded]
-    book(world, state, switch, +1)
-    k = move.nonzero()[0][~stranded]
-    new_currency = new[~stranded].astype(np.int64)
-    add_switches(state.switched, o[k], d[k], s[k], new_currency, b.budget[switch])
+    choice.switch_buyers(
+        np.flatnonzero(b.option >= 0),
+        choice.month_offset(keys["switch"], month),
+        month,
+        b.destination,
+        b.sector,
+        b.budget,
+        b.cutoff_rank,
+        b.option,
+        b.origin,
+        b.currency,
+        b.end_month,
+        state.firms.cutoff_rank,
+        policy.embargo,
+        _barred(world, policy),
+        cur_w,
+        policy.cutoff,
+        state.firm_book,
+        state.external_book,
+        state.rel_count,
+        state.switched,
+    )
 
 
 def renew(
@@ -293,72 +288,62 @@ def renew(
     cur_w: F64,
     policy: Policy,
 ) -> None:
-    """Buyers whose relationship ends this month choose a supplier and a currency."""
+    """Buyers whose relationship ends this month choose a supplier and a currency.
+
+    What every buyer of a (destination, sector) group sees is summed here once (each
+    origin's total weight W_o and its firms' cumulative weights); the loop over the
+    renewing buyers is `choice.renew_buyers` (compiled), which allocates nothing per buyer,
+    so the month when every buyer renews at once needs no more memory than another.
+    """
     w, b, f = world, state.buyers, state.firms
     idx = np.flatnonzero(b.end_month == month)
     if idx.size == 0:
         return
-    incumbent = (b.option[idx] >= 0, b.currency[idx].astype(np.int64))
-    book(w, state, idx, -1)
-    n_firms = len(f)
-    per_sector = w.n_agent * f.per_group
-    option = np.empty(idx.size, dtype=np.int32)
-    R = w.n_regions
-    u_firm = Streams.uniforms(keys["firm"], month, idx)
-    bounds = np.searchsorted(idx, np.arange(w.n_agent * w.n_sectors + 1) * b.per_group)
-    for g in range(w.n_agent * w.n_sectors):
-        lo, hi = bounds[g], bounds[g + 1]
-        if hi > lo:
-            d, s = divmod(g, w.n_sectors)
-            # One uniform per (buyer, origin) for the origin race, drawn per group to keep
-            # temporaries small when every buyer renews (the first month).
-            race_ids = (idx[lo:hi, None] * R + np.arange(R)[None, :]).ravel()
-            u_origin = Streams.uniforms(keys["origin"], month, race_ids)
-            option[lo:hi] = draw_options(
-                w,
-                per_sector,
-                firm_w,
-                ext_w,
-                d,
-                s,
-                u_origin.reshape(-1, R),
-                u_firm[lo:hi],
-                None if policy.barred is None else policy.barred[d, :, s],
-                b.cutoff_rank[idx[lo:hi]],
-            )
-    valid = option >= 0
-    opt = np.where(valid, option, 0).astype(np.int64)
-    is_firm = opt < n_firms
-    origin = np.where(
-        is_firm, f.origin[np.minimum(opt, n_firms - 1)], (opt - n_firms) % w.n_regions
-    )
-    dest = b.destination[idx].astype(np.int64)
-    weights = cur_w[origin, dest, b.sector[idx].astype(np.int64)]
-    if incumbent is not None:
+    A, S, R = w.n_agent, w.n_sectors, w.n_regions
+    firm_blocks = firm_w[:A].reshape(A, S, A, f.per_group)  # (D, S, O, firms of o and s)
+    totals = np.empty((A, S, R))
+    totals[:, :, :A] = firm_blocks.sum(axis=3)
+    totals[:, :, A:] = ext_w[:A, A:, :].transpose(0, 2, 1)
+    choice_params = w.params.currency_choice
+    # log(1 - hazard) per sector (spot commodities renew often); 0: relationships of one month.
+    log_keep = np.array([0.0 if h >= 1.0 else math.log1p(-h) for h in 1.0 / w.renewal_months])
+    choice.renew_buyers(
+        idx,
+        np.array([choice.month_offset(keys[k], month) for k in _RENEW_STREAMS]),
+        month,
+        b.destination,
+        b.sector,
+        b.budget,
+        b.cutoff_rank,
+        b.option,
+        b.origin,
+        b.currency,
+        b.end_month,
+        f.origin,
+        f.cutoff_rank,
+        np.ascontiguousarray(_barred(w, policy).transpose(0, 2, 1)),  # (D, S, O)
+        totals,
+        np.cumsum(firm_blocks, axis=3),
+        cur_w,
         # Incumbency: keeping the current currency saves the switching cost.
-        had, old = incumbent
-        bonus = math.exp(
-            w.params.currency_choice.cost_sensitivity * w.params.currency_choice.switching_cost
-        )
-        rows = np.flatnonzero(had)
-        weights[rows, old[rows]] *= bonus
-    blocked = blocked_currencies(w, state, idx, origin, opt, policy)
-    currency = draw_currencies(weights, blocked, Streams.uniforms(keys["currency"], month, idx))
-    valid &= currency >= 0
+        math.exp(choice_params.cost_sensitivity * choice_params.switching_cost),
+        policy.cutoff,
+        log_keep,
+        state.firm_book,
+        state.external_book,
+        state.rel_count,
+    )
 
-    hazard = 1.0 / w.renewal_months  # (S,) per sector: spot commodities renew often
-    if (hazard >= 1.0).all():
-        duration = np.ones(idx.size, dtype=np.int32)
-    else:
-        u_d = Streams.uniforms(keys["duration"], month, idx)
-        log_keep = np.log1p(-np.minimum(hazard, 1.0 - 1e-12))[b.sector[idx]]
-        duration = 1 + np.floor(np.log1p(-u_d) / log_keep).astype(np.int32)
-        duration[hazard[b.sector[idx]] >= 1.0] = 1
-    b.option[idx] = np.where(valid, option, NO_SUPPLIER)
-    b.origin[idx] = origin
-    b.currency[idx] = np.maximum(currency, 0)
-    b.end_month[idx] = np.where(valid, month + duration, month + 1)
-    book(w, state, idx, +1)
+
+_RENEW_STREAMS = ("origin", "firm", "currency", "duration")
+
+
+def _barred(world: World, policy: Policy) -> F64:
+    """(D, O, S) share of each route's buyers barred by partial embargoes (zeros if none):
+    a buyer whose rank is below it cannot trade on the route."""
+    if policy.barred is None:
+        return np.zeros((world.n_regions, world.n_regions, world.n_sectors))
+    return np.asarray(policy.barred, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------- the month

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model import choice
 from tradesim.model.agents import Firms
 from tradesim.model.policy import Policy
 from tradesim.model.world import World
@@ -188,28 +189,23 @@ def draw_options(
     u_origin is (n, R), u_firm (n,). Returns global option ids (firm index, or
     n_firms + sector * R + region), or -1 where no option has positive weight.
     """
-    A, R = world.n_agent, world.n_regions
+    A = world.n_agent
     per_origin = n_firms_per_sector // A
     lo = sector * n_firms_per_sector
     firm_block = firm_w[destination, lo : lo + n_firms_per_sector].reshape(A, per_origin)
     totals = np.concatenate([firm_block.sum(axis=1), ext_w[destination, A:, sector]])
-    with np.errstate(divide="ignore"):
-        score = -np.log(u_origin[:, : len(totals)]) / totals[None, :]
-    score[:, totals <= 0] = np.inf
-    if barred is not None and rank is not None and (barred > 0).any():
-        score[rank[:, None] < barred[None, : len(totals)]] = np.inf
-    origin = np.argmin(score, axis=1)
-    none = ~np.isfinite(score[np.arange(len(origin)), origin])
-    n_firms = firm_w.shape[1]
-    out = np.where(origin >= A, n_firms + sector * R + origin, -1).astype(np.int64)
-    for o in range(A):
-        pick = np.flatnonzero((origin == o) & ~none)
-        if pick.size:
-            cum = np.cumsum(firm_block[o])
-            j = np.searchsorted(cum, u_firm[pick] * cum[-1], side="right")
-            out[pick] = lo + o * per_origin + np.minimum(j, per_origin - 1)
-    out[none] = -1
-    return out.astype(np.int32)
+    no_bar = barred is None or rank is None or not (barred > 0).any()
+    out = choice.draw_option_rows(
+        np.ascontiguousarray(u_origin[:, : len(totals)]),
+        np.ascontiguousarray(u_firm),
+        sector,
+        totals,
+        np.cumsum(firm_block, axis=1),
+        firm_w.shape[1],
+        np.zeros(len(totals)) if no_bar else np.ascontiguousarray(barred[: len(totals)], float),
+        np.zeros(len(u_firm), np.float32) if no_bar else np.ascontiguousarray(rank, np.float32),
+    )
+    return out
 
 
 def adjust_prices(

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model import choice
 from tradesim.model.policy import Policy
 from tradesim.model.world import World
 
@@ -142,12 +143,11 @@ def draw_currencies(weights: F64, blocked: Bool, u: F64) -> NDArray[np.int8]:
     With the same uniform, raising one currency's weight can only move a row to it: its
     interval [cum_{c-1}/W, cum_c/W] grows on both sides, every other interval shrinks.
     """
-    w = np.where(blocked, 0.0, weights)
-    cum = np.cumsum(w, axis=1)
-    total = cum[:, -1]
-    pick = (cum <= (u * total)[:, None]).sum(axis=1)
-    pick = np.minimum(pick, w.shape[1] - 1)
-    return np.where(total > 0.0, pick, -1).astype(np.int8)
+    return choice.draw_currency_rows(
+        np.ascontiguousarray(weights, dtype=np.float64),
+        np.ascontiguousarray(blocked, dtype=np.bool_),
+        np.ascontiguousarray(u, dtype=np.float64),
+    )
 
 
 def cutoff_configurations(cutoff: F64) -> tuple[Bool, F64]:
