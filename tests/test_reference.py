@@ -5,7 +5,8 @@ The reference keeps its own buyers and books for the whole run, one agent at a t
 Python; only aggregate quantities (logit weights, currency weights, the policy in force) are
 taken from the engine each month. Populations are tiny (fewer than 8 firms per origin and
 sector, so that plain running sums equal numpy's) and the scenario has a trade sanction, a
-currency cut-off and a tariff, so forced switches and broken relationships happen too.
+currency cut-off, a tariff, a partial embargo and a route capacity, so forced switches,
+barred buyers and broken relationships happen too.
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ TARIFF = {
     "start": "2020-09",
     "ramp_months": 3,
 }
+# A partial embargo (half of A's goods buyers barred from B) and a binding route capacity.
+PARTIAL = {
+    "type": "embargo",
+    "importer": "A",
+    "origin": "B",
+    "sectors": ["goods"],
+    "share": 0.5,
+    "start": "2021-02",
+}
+ROUTE = {
+    "type": "route_capacity",
+    "origin": "B",
+    "destination": "A",
+    "sector": "energy",
+    "capacity": 300e6,
+    "start": "2020-07",
+}
+SHOCKS = [SANCTION, TARIFF, PARTIAL, ROUTE]
 
 
 def test_uniforms_match_the_engine_streams():
@@ -123,8 +142,7 @@ class _Referee:
 
 
 def test_engine_matches_the_per_agent_reference_bit_for_bit(monkeypatch):
-    data_shocks = [SANCTION, TARIFF]
-    scenario = small(shocks=data_shocks)
+    scenario = small(shocks=SHOCKS)
     scenario = scenario.model_copy(
         update={
             "population": scenario.population.model_copy(
@@ -187,7 +205,7 @@ def test_mesa_reference_ships_what_the_engine_ships():
     mesa_model = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mesa_model
     spec.loader.exec_module(mesa_model)
-    scenario = small(shocks=[SANCTION, TARIFF])
+    scenario = small(shocks=SHOCKS)
     agents, shipped = mesa_model.run_mesa(scenario, seed=11)
     raw = run_engine(scenario, 11)
     assert agents == raw.n_agents

@@ -50,8 +50,10 @@ from tradesim.model.policy import (
     shock_change_months,
     shock_intensity,
 )
+from tradesim.model.routes import limit_route_weights, route_ratio, route_values
 from tradesim.model.settlement import aggregate_currency_shares, currency_weights
 from tradesim.model.state import MarketState
+from tradesim.model.supply import apply_price_caps, discount_target, update_discount
 from tradesim.model.world import build_world
 from tradesim.scenario import Scenario
 
@@ -91,19 +93,27 @@ class FirmAgent(mesa.Agent):
         self.j = index
         self.orders = np.zeros((model.world.n_agent, model.world.n_currencies))
 
-    def ship(self) -> None:
+    def plan(self) -> None:
+        """Orders of the external regions: their absorption x spending factor x logit share."""
         m, w, j = self.model, self.model.world, self.j
         f = m.state.firms
         o, s = int(f.origin[j]), int(f.sector[j])
         A, R = w.n_agent, w.n_regions
-        # Orders of the external regions: their absorption x spending factor x logit share.
-        external = np.zeros(R - A)
+        self.external = np.zeros(R - A)
         for e in range(A, R):
             total = m.totals[e, s]
             if total > 0:
-                external[e - A] = (
+                self.external[e - A] = (
                     w.absorption_usd[e, s] * m.spend[e, o, s] * (m.firm_w[e, j] / total)
                 )
+
+    def ship(self) -> None:
+        """Ration the orders to capacity, move the price with capacity use, and ship."""
+        m, w, j = self.model, self.model.world, self.j
+        f = m.state.firms
+        o, s = int(f.origin[j]), int(f.sector[j])
+        A = w.n_agent
+        external = self.external
         price = m.firm_price[j]
         units = (self.orders.sum() + external.sum()) / price
         capacity = f.base_capacity[j] * w.demand[m.row, o] * m.policy.capacity[o, s]
@@ -171,12 +181,26 @@ class TradeModel(mesa.Model):
             if month in self.changes[i]:
                 self.intensity[i] = shock_intensity(shock, w, month)
         moved = not np.array_equal(before, self.intensity)
-        self.policy = policy = compile_policy(w, self.shocks, self.intensity, month)
+        policy = compile_policy(w, self.shocks, self.intensity, month)
         firm_price, external_price = supplier_prices(w, st.firms, row, policy)
+        price_index = (
+            kernels.origin_price_index(w, st.firms, firm_price, external_price)
+            / st.base_price_index
+        )
+        unit_price = price_index * w.unit_price[None, :]  # (O, S) USD per unit
+        self.policy = policy = apply_price_caps(w, policy, unit_price)
         firm_w, ext_w = choice_weights(w, st.firms, st.alpha, policy, firm_price, external_price)
         firm_w, ext_w = kernels.apply_settlement_prices(
             w, st.firms, kernels.settlement_prices(w, st, policy), firm_w, ext_w
         )
+        self.spend = kernels.spend_factor(w, row, policy)
+        cap = policy.route_capacity
+        limits = cap is not None and bool(np.isfinite(cap).any())
+        if limits:  # routes with a capacity: fewer buyers choose them (routes.py)
+            cap_units = cap / 12.0
+            firm_w, ext_w = limit_route_weights(
+                w, st.firms, firm_w, ext_w, self.spend, cap_units * unit_price[:, None, :]
+            )
         cur_w = currency_weights(w, policy, st.network_share, st.market_share)
         choice = w.params.currency_choice
         self.market = pa.Market(
@@ -201,7 +225,6 @@ class TradeModel(mesa.Model):
             buyers.shuffle_do("check_policy")
         buyers.shuffle_do("renew")
         # 4-5. Orders and shipments.
-        self.spend = kernels.spend_factor(w, row, policy)
         share = aggregate_currency_shares(w, policy, cur_w)
         settleable = share.sum(axis=3, keepdims=True)
         self.agg_share = np.divide(
@@ -209,9 +232,42 @@ class TradeModel(mesa.Model):
         )
         self.firm_price, self.firm_w = firm_price, firm_w
         self.totals = kernels._sector_totals(w, firm_w, ext_w)
+        firms = self.agents_by_type[FirmAgent]
         self.flows = np.zeros_like(self.shipped[0])
         buyers.do("order")
-        self.agents_by_type[FirmAgent].do("ship")
+        firms.do("plan")
+        if limits:
+            # A route that cannot carry what was ordered: every order on it is scaled down.
+            to_agents = np.stack([a.orders for a in self.firm_agents])
+            to_external = np.stack([a.external for a in self.firm_agents])
+            ordered = route_values(
+                w,
+                st.firms,
+                to_agents,
+                to_external,
+                self._external_book(),
+                self.spend,
+                kernels._ext_value(w, firm_w, ext_w, self.spend),
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = route_ratio(ordered / unit_price[:, None, :], cap_units)
+            if (ratio < 1.0).any():
+                self.spend = self.spend * ratio.transpose(1, 0, 2)
+                self.flows[:] = 0.0
+                for a in self.firm_agents:
+                    a.orders[:] = 0.0
+                buyers.do("order")
+                firms.do("plan")
+        firms.do("ship")
+        if w.params.discount_speed > 0:
+            # Exporters who lost markets to embargoes or a price cap cut prices toward cost.
+            new = update_discount(st.discount, discount_target(w, policy), w.params.discount_speed)
+            if not np.array_equal(new, st.discount):
+                step = (new / st.discount)[st.firms.origin, st.firms.sector]
+                st.firms.price_adjustment = np.clip(
+                    st.firms.price_adjustment * step, 1.0 / w.params.markup, w.params.markup
+                )
+                st.discount = new
         # 6. External regions' trade among themselves, then next month's currency shares.
         A = w.n_agent
         if w.n_regions > A:
@@ -241,6 +297,14 @@ class TradeModel(mesa.Model):
         )
         self.shipped[row] = flows
         self.month += 1
+
+    def _external_book(self) -> Any:
+        """(S, R, A, C) budgets with external suppliers, summed from the books."""
+        w = self.world
+        out = np.zeros((w.n_sectors, w.n_regions, w.n_agent, w.n_currencies), dtype=np.int64)
+        for key, value in self.books.external.items():
+            out[key] = value
+        return out
 
 
 def run_mesa(scenario: Scenario, seed: int = 1) -> tuple[int, Any]:
