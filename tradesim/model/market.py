@@ -194,18 +194,21 @@ def draw_options(
     lo = sector * n_firms_per_sector
     firm_block = firm_w[destination, lo : lo + n_firms_per_sector].reshape(A, per_origin)
     totals = np.concatenate([firm_block.sum(axis=1), ext_w[destination, A:, sector]])
-    no_bar = barred is None or rank is None or not (barred > 0).any()
-    out = choice.draw_option_rows(
+    n = len(u_firm)
+    bar, ranks = np.zeros(len(totals)), np.zeros(n, np.float32)
+    if barred is not None and rank is not None and (barred > 0).any():
+        bar = np.ascontiguousarray(barred[: len(totals)], np.float64)
+        ranks = np.ascontiguousarray(rank, np.float32)
+    return choice.draw_option_rows(
         np.ascontiguousarray(u_origin[:, : len(totals)]),
         np.ascontiguousarray(u_firm),
         sector,
         totals,
         np.cumsum(firm_block, axis=1),
         firm_w.shape[1],
-        np.zeros(len(totals)) if no_bar else np.ascontiguousarray(barred[: len(totals)], float),
-        np.zeros(len(u_firm), np.float32) if no_bar else np.ascontiguousarray(rank, np.float32),
+        bar,
+        ranks,
     )
-    return out
 
 
 def adjust_prices(
