@@ -38,6 +38,7 @@ from tradesim.model.settlement import (
     settlement_weight_factor,
 )
 from tradesim.model.state import MarketState
+from tradesim.model.export_supply import capacity_factor, supply_alpha, withdrawn_price
 from tradesim.model.supply import apply_price_caps, discount_target, update_discount
 from tradesim.model.world import World
 
@@ -362,10 +363,12 @@ def market_month(
     w, f = world, state.firms
     row = month + w.burn_in
     A, R, S = w.n_agent, w.n_regions, w.n_sectors
+    policy = withdrawn_price(w, policy)  # world prices of commodities barred from markets
     firm_price, external_price = supplier_prices(w, f, row, policy)
     price_index = origin_price_index(w, f, firm_price, external_price) / state.base_price_index
     policy = apply_price_caps(w, policy, price_index * w.unit_price[None, :])
-    firm_w, ext_w = choice_weights(w, f, state.alpha, policy, firm_price, external_price)
+    alpha = supply_alpha(w, row, state.alpha)  # export availability: seasons, production
+    firm_w, ext_w = choice_weights(w, f, alpha, policy, firm_price, external_price)
     firm_w, ext_w = apply_settlement_prices(
         w, f, settlement_prices(w, state, policy), firm_w, ext_w
     )
@@ -413,6 +416,7 @@ def market_month(
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
     units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
     capacity = f.base_capacity * w.demand[row, f.origin] * policy.capacity[f.origin, f.sector]
+    capacity = capacity * capacity_factor(w, f, row)
     ratio = np.divide(capacity, units, out=np.ones_like(units), where=units > capacity)
     if (ratio < 1.0).any():
         to_agents *= ratio[:, None, None]

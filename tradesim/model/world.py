@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model.commodity_data import export_supply_index, world_output_shares
 from tradesim.model.payments import rate_history, step_rates
 from tradesim.scenario import Parameters, Scenario
 
@@ -106,6 +107,10 @@ class World:
     # (T, C) annual rate financing a late payment to a party whose home currency it is
     financing_rate: F64 = field(default_factory=lambda: np.zeros((0, 0)))
     importer_currency: F64 = field(default_factory=lambda: np.zeros(0))  # (R,) utility
+    # (T, O, S) export availability index (harvest season x production path), 1: none
+    export_supply: F64 = field(default_factory=lambda: np.ones((0, 0, 0)))
+    # (O, S) share of world output of each commodity, for the withdrawn-supply price response
+    world_output_share: F64 = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_regions(self) -> int:
@@ -188,6 +193,11 @@ def build_world(scenario: Scenario) -> World:
     financing = np.stack(
         [_financing_rate(k, c.financing_rate, s.start, months) for k, c in s.currencies.items()], 1
     )
+    if s.parameters.export_supply:
+        sector_lead = np.array([sec.lead_time_months for sec in s.sectors.values()])
+        export_supply = export_supply_index(regions, sectors, s.start, months, sector_lead)
+    else:
+        export_supply = np.ones((len(months), len(regions), len(sectors)))
     return World(
         regions=regions,
         n_agent=len(s.economies),
@@ -233,6 +243,8 @@ def build_world(scenario: Scenario) -> World:
         importer_currency=np.array(
             [s.parameters.currency_choice.importer_currency.get(r, 0.0) for r in regions]
         ),
+        export_supply=export_supply,
+        world_output_share=world_output_shares(regions, sectors),
     )
 
 

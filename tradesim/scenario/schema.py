@@ -359,6 +359,21 @@ class Parameters(_Model):
     fx_budget_elasticity: float = Field(
         1.0, ge=0, le=2, description="elasticity of USD import budgets to the home currency"
     )
+    export_supply: bool = Field(
+        True,
+        description="apply the shipped export-availability index of commodity origins "
+        "(harvest seasons, production paths; tradesim/data/export_supply.csv)",
+    )
+    world_price_elasticity: float | None = Field(
+        # Short-run world demand + supply elasticity; source and range (0.16-0.5, crude oil
+        # estimates) in tradesim/model/export_supply.py. null: world prices stay exogenous.
+        0.3,
+        gt=0,
+        le=10,
+        description="short-run world demand + supply price elasticity of commodities: world "
+        "prices rise when embargoes withdraw an origin's share of world output "
+        "(tradesim/data/world_output_shares.csv); null: off",
+    )
     payment_lag_months: int = Field(1, ge=0, le=24)
     currency_choice: CurrencyChoice = CurrencyChoice()
 
