@@ -187,14 +187,14 @@ def test_episode_soybean_tariff_diverts_to_brazil_and_russia_as_recorded():
     """2017 -> 2018 (China customs): the US share of China's soybean imports fell 15.6
     points (34.4% -> 18.9%), imports from Brazil rose 15.2 Mt, from Russia 0.32 Mt.
 
-    What the model gives at full size (benchmarks/episodes.py, 3 seeds): Brazil's gain 0.75
-    of the record, within the factor 1.5 asked; the fall of the US share 0.65 of it, just
-    short (held here to a factor 1.6): the model has no seasons, while US soybeans ship
-    mostly from September to January, so a tariff from July hits the main US season harder
-    than an even year; Russia's gain 0.43 of it, not met: within the import nest Russia
-    gains in proportion to its share, as Brazil does (+25%), while the record's +65% also
-    holds Russia's growing Far East supply, which the model does not have. The test holds
-    the model to what it does: Brazil within 1.5, the US share within 1.6, Russia gains."""
+    With the origins' harvest seasons (US arrivals mostly September-February, Brazil's
+    March-August, China customs 2017) and Russia's production path (Rosstat 3.10 -> 3.58 ->
+    3.93 Mt), the model at full size (benchmarks/episodes.py, 3 seeds) gives the fall of the
+    US share 0.70 of the record and Russia's gain 1.01 of it, both within the factor 1.5
+    asked; Brazil's gain 0.63, short of it at full size (0.67 here, at this population and
+    seed): the tariff falls in Brazil's off-season, where the model's Brazil offers what it
+    offered in 2017, while in 2018 Brazil shipped a record crop (CONAB 2017/18 119.3 Mt,
+    +4.6%) from stock in September-December. Held here: all three within 1.5."""
     data, base = episode("soybean_tariff_2018.yaml")
     q = data.quantity.sel(commodity="soybeans", destination="CN")
     imports = q.where(q.origin != "CN", 0.0)
@@ -206,8 +206,9 @@ def test_episode_soybean_tariff_diverts_to_brazil_and_russia_as_recorded():
         return year("US", y) / (float(imports.sel(month=y).sum()) / 1e6)
 
     fall = 100 * (us_share("2018") - us_share("2017"))
-    assert within(fall, 100 * (16.6 / 88.03 - 32.9 / 95.54), factor=1.6), fall
+    assert within(fall, 100 * (16.6 / 88.03 - 32.9 / 95.54)), fall
     assert within(year("BR", "2018") - year("BR", "2017"), 66.1 - 50.9)
+    assert within(year("RU", "2018") - year("RU", "2017"), 0.817 - 0.496)
     qb = base.quantity.sel(commodity="soybeans", destination="CN", origin="RU", month="2018")
     assert year("RU", "2018") > float(qb.sum()) / 1e6
 
@@ -231,8 +232,11 @@ def test_episode_lng_tariff_stops_us_lng_to_china_and_russia_gains():
 def test_episode_rusal_raises_the_aluminium_price_and_diverts_russian_metal_to_china():
     """April 2018: LME aluminium up about 20% within two weeks of the designation (Reuters);
     China's imports of Russian primary aluminium up from 1.2 kt in Q3 2018 to 56 kt in Q4
-    (China customs). The claim: the sanctioning side pays more for aluminium, and Russian
-    aluminium goes to China more than it would have."""
+    (China customs). The claim: the sanctioning side pays more for aluminium (over
+    April-June within a factor 1.5 of the LME's monthly-average rise), Russian aluminium
+    goes to China more than it would have, and Rusal sells below the market. (Rusal's
+    realised price rose with the LME in 2018, +7.3%, commodities.csv: its discount is against
+    the market, not against its own price of 2017.)"""
     data, base = episode("rusal_sanctions_2018.yaml")
     months = slice("2018-05", "2018-12")
 
@@ -245,9 +249,18 @@ def test_episode_rusal_raises_the_aluminium_price_and_diverts_russian_metal_to_c
         return float(q.sum())
 
     def ru_price(d):
-        return float(d.unit_price_usd.sel(commodity="aluminium", origin="RU", month=months).mean())
+        # Relative to the rest of the world's metal: the world price itself rises.
+        p = d.unit_price_usd.sel(commodity="aluminium", month=months)
+        return float(p.sel(origin="RU").mean() / p.sel(origin="ROW").mean())
 
     for region in ("US", "SC", "EU"):
         assert price(data, region) > price(base, region), region
+    # The world price of withdrawn supply: LME monthly averages April-June 2018 +9.4% over
+    # March (World Bank Pink Sheet); the model's price paid in the US over the same months.
+    spring = slice("2018-04", "2018-06")
+    us = data.buyer_price_index.sel(sector="aluminium", destination="US", month=spring).mean()
+    us_b = base.buyer_price_index.sel(sector="aluminium", destination="US", month=spring).mean()
+    lme = 100 * ((2254.69 + 2299.67 + 2237.62) / 3 / 2069.24 - 1)
+    assert within(100 * float(us / us_b - 1), lme)
     assert ru_to_cn(data) > 1.2 * ru_to_cn(base)
-    assert ru_price(data) < ru_price(base)  # Rusal discounts
+    assert ru_price(data) < ru_price(base)  # Rusal discounts against the market
