@@ -55,7 +55,7 @@ F64 = NDArray[np.float64]
 # Boer, Pescatori and Stuermer, IMF WP, find commodity demand and supply price-inelastic,
 # minerals most; Blomberg and Soderholm 2009 estimate 0.21 for the annual supply of
 # secondary aluminium). The best-measured commodity, crude oil, gives the range: Caldara,
-# Cavallo and Iacoviello (2019, JME 102) about 0.08 (supply) + 0.08 (demand) = 0.16;
+# Cavallo and Iacoviello (2019, JME 103) about 0.08 (supply) + 0.08 (demand) = 0.16;
 # Baumeister and Hamilton (2019, AER 109(5)) about 0.15 + 0.35 = 0.5. Default: 0.3, the
 # middle of that range, chosen before the Rusal episode was measured and not fitted to it.
 

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from tradesim.model import choice
 from tradesim.model.agents import Firms
+from tradesim.model.export_supply import capacity_factor, supply_alpha, withdrawn_price
 from tradesim.model.market import (
     adjust_prices,
     choice_weights,
@@ -38,7 +39,6 @@ from tradesim.model.settlement import (
     settlement_weight_factor,
 )
 from tradesim.model.state import MarketState
-from tradesim.model.export_supply import capacity_factor, supply_alpha, withdrawn_price
 from tradesim.model.supply import apply_price_caps, discount_target, update_discount
 from tradesim.model.world import World
 
