@@ -30,11 +30,11 @@ SOY_RECORD = {
 # LME aluminium, monthly averages of April, May and June 2018 against March (World Bank Pink
 # Sheet; tradesim/data/commodities.csv): +9.0%, +11.1%, +8.1%, mean +9.4%.
 RUSAL_PRICE_RECORD = 100 * ((2254.69 + 2299.67 + 2237.62) / 3 / 2069.24 - 1)
-LNG_RECORD_CEILING = 0.30
+LNG_RECORD_CEILING = 0.30  # US LNG to China Mar-Apr 2019 at most 30% of a year earlier (0 cargoes)
 # Russian aluminium to China is a thin route (0.04% of China's aluminium: about 2 of the
 # baseline's 4,000 buyers a sector): at that size the diversion is a lottery (+1% to +92%
 # across seeds). The Rusal episode runs with ten times the buyers (spread about +-10 points).
-RUSAL_POPULATION = ["population.buyers_per_sector=40000"]  # US LNG to China Mar-Apr 2019 at most 30% of a year earlier (0 cargoes)
+RUSAL_POPULATION = ["population.buyers_per_sector=40000"]
 
 
 def own_shocks_removed(scenario: Scenario, parent: Scenario) -> Scenario:
