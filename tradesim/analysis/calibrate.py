@@ -1,19 +1,45 @@
-"""Calibration: fit a few parameters to observed bilateral trade by simulated method of moments.
+"""Calibration: estimate constant parameters by the simulated method of moments (SMM).
 
-Moments are annual trade values by direction. The simulated moment is the mean over R
-replications whose seeds are fixed (common random numbers), so the objective changes with the
-parameters, not with the draws. Residuals are relative, (simulated - observed) / observed,
-and `scipy.optimize.least_squares` minimizes their sum of squares within bounds, from several
-starts. Replications run in parallel on local processes.
+What is estimated: constants only -- import-share levels, behavioural parameters (relationship
+duration, exchange-rate response of budgets, discount speed), elasticities within their
+sourced ranges, currency-choice constants and the sizes of dated events (a sanction's
+perceived risk premium, a swap line's fee cut). Time variation comes from the scenario's
+exogenous paths (world prices, exchange rates, demand, capacities) and dated events, never
+from a fitted path.
 
-Standard errors follow the simulated-method-of-moments sandwich with identity weights
-(McFadden 1989; Pakes and Pollard 1989; Gourieroux and Monfort 1996, ch. 2):
+What is matched (`tradesim.analysis.moments`): annual trade by direction, the sector
+composition of each direction, the settlement-currency shares and the 2018 soybean episode,
+each with its observed value, tolerance and data standard deviation. The simulated moment is
+the mean over R replications with fixed seeds (common random numbers), so the objective
+moves with the parameters, not with the draws.
 
-    V = (1 + 1/R) (J'J)^-1 J' S J (J'J)^-1
+Weighting (Gourieroux and Monfort 1996, ch. 2; McFadden 1989; Pakes and Pollard 1989). With
+g(theta) the residuals (relative for levels, points for shares) and
 
-where J is the Jacobian of the residuals in the parameters (central differences) and S the
-covariance of one replication's relative moments: the observed figures are treated as one
-draw of the model, and the simulated moments average R draws.
+    Omega = D + S / R,
+
+D the diagonal of the observed figures' variances and S the covariance of one replication's
+moments, the objective is g' W g with W = diag(Omega_0)^-1 (Omega_0 measured at the starting
+point: the inverse of each moment's variance, data precision plus simulation noise). At the
+estimate, with G the Jacobian of g (central differences),
+
+    V = (G'WG)^-1 G'W Omega W G (G'WG)^-1                       (sandwich)
+    J = g' (P Omega P')^+ g ~ chi2(M - K),  P = I - G (G'WG)^-1 G'W
+
+(Hansen 1982's over-identification test in its form for a fixed, not necessarily optimal,
+weighting matrix: P Omega P' is the variance of the fitted residuals, of rank M - K).
+Weakly identified parameters are named from the Jacobian: a standard error above a quarter
+of the parameter's range, a fit that moves less than one standard deviation over the whole
+range, an estimate on a bound, or a large weight in the Jacobian's smallest singular
+direction.
+
+Estimation in blocks: parameters that act on settlement (currency choice, hedging costs,
+sanction premiums, fee cuts) barely move trade values (benchmarks/README.md, Sobol section),
+so the estimation is a documented two-step: the trade block minimizes the objective over all
+moments with the currency constants at their starting values, then the currency block does
+the same with the trade constants at their estimates. Both steps minimize the same
+objective; the standard errors, the J test and the identification use the joint Jacobian at
+the final point. Replications run in parallel on local processes.
 """
 
 from __future__ import annotations
@@ -36,6 +62,16 @@ from scipy.optimize import least_squares
 
 from tradesim.analysis.arguments import check_count, check_scenario
 from tradesim.analysis.progress import ProgressArg, progress_callback
+from tradesim.analysis.moments import (
+    DEFAULT_MOMENTS,
+    Moment,
+    MomentSet,
+    applicable,
+    currency_moments,
+    load_moments,
+    simulate_moments,
+    trade_moments,
+)
 from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario, scenario_from_dict
 
@@ -44,8 +80,13 @@ __all__ = [
     "Observation",
     "Parameter",
     "calibrate",
+    "default_moments",
     "default_parameters",
+    "import_share_scale",
     "load_observed",
+    "parse_parameter",
+    "scenario_field",
+    "shock_field",
     "write_calibrated_scenario",
 ]
 
@@ -145,7 +186,10 @@ Apply = Callable[[dict[str, Any], float], None]
 
 @dataclass(frozen=True)
 class Parameter:
-    """A free parameter: how a value changes the scenario, its bounds and starting value."""
+    """A free constant: how a value changes the scenario, its bounds and starting value.
+
+    `block` is "trade" or "currency" (the two steps of the estimation); `source` says where
+    the bounds come from."""
 
     name: str
     description: str
@@ -153,6 +197,8 @@ class Parameter:
     upper: float
     start: float
     apply: Apply = field(repr=False, compare=False)
+    block: str = "trade"
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not self.lower <= self.start <= self.upper:
@@ -166,8 +212,8 @@ def import_share_scale(
 ) -> Parameter:
     """Multiply `origin`'s base-year share in `importer`'s purchases (every sector) by the
     value; the importer's own (domestic) share absorbs the difference, and where it is too
-    small (a sector with no domestic supply, such as LNG in China) the other origins do,
-    in proportion to their shares."""
+    small (a sector with no domestic supply, such as LNG in China) the other origins do, in
+    proportion to their shares."""
 
     def apply(data: dict[str, Any], value: float) -> None:
         region = {**data["economies"], **data.get("external_regions", {})}[importer]
@@ -180,33 +226,151 @@ def import_share_scale(
             rest = delta - (own - shares[importer])
             others = [k for k in shares if k not in (origin, importer)]
             pool = sum(shares[k] for k in others)
-            if rest > 0 and pool <= rest:
+            if rest > 1e-12 and pool <= rest:
                 raise CalibrationError(f"{origin} share in {importer} exceeds 1 at scale {value}")
-            for k in others if rest > 0 else []:
+            for k in others if rest > 1e-12 else []:
                 shares[k] *= 1.0 - rest / pool
 
     return Parameter(
         f"import_share_scale.{origin}_in_{importer}",
-        f"multiplier on {origin}'s base-year share of {importer}'s purchases",
+        f"multiplier on {origin}'s base-year share of {importer}'s purchases (level)",
         lower,
         upper,
         1.0,
         apply,
+        source="level: free within a factor of about 3 either way",
     )
 
 
-def parameter_field(name: str, lower: float, upper: float, start: float) -> Parameter:
-    def apply(data: dict[str, Any], value: float) -> None:
-        data.setdefault("parameters", {})[name] = value
+def _expand(path: str) -> list[list[str]]:
+    """'a.{b,c}.d' -> [['a','b','d'], ['a','c','d']] (one brace group at most per segment)."""
+    out: list[list[str]] = [[]]
+    for part in _split_path(path):
+        if part.startswith("{") and part.endswith("}"):
+            options = [x.strip() for x in part[1:-1].split(",") if x.strip()]
+            out = [p + [o] for p in out for o in options]
+        else:
+            out = [p + [part] for p in out]
+    return out
 
-    return Parameter(f"parameters.{name}", name, lower, upper, start, apply)
+
+def _split_path(path: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in path:
+        if ch == "." and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        cur += ch
+    parts.append(cur)
+    if any(not p for p in parts):
+        raise CalibrationError(f"parameter path {path!r} has an empty segment")
+    return parts
+
+
+FIELD_ROOTS = ("parameters", "sectors", "currencies", "economies", "external_regions")
+
+
+def scenario_field(
+    path: str,
+    lower: float,
+    upper: float,
+    start: float,
+    *,
+    description: str = "",
+    block: str | None = None,
+    source: str = "",
+) -> Parameter:
+    """A constant at a dotted path of the scenario (``parameters.renewal_months``,
+    ``sectors.crude.elasticity``, ``currencies.RUB.hedging_cost``); a brace group sets one
+    value at several places (``parameters.currency_choice.invoicing.{machinery,other}.producer``).
+    Missing mappings along the path are created (an unlisted sector's invoicing convention)."""
+    root = _split_path(path)[0]
+    if root not in FIELD_ROOTS:
+        raise CalibrationError(
+            f"parameter {path!r}: a scenario field starts with one of {list(FIELD_ROOTS)}"
+        )
+    targets = _expand(path)
+
+    def apply(data: dict[str, Any], value: float) -> None:
+        for keys in targets:
+            node = data
+            for key in keys[:-1]:
+                nxt = node.get(key)
+                if nxt is None:
+                    nxt = node[key] = {}
+                if not isinstance(nxt, dict):
+                    raise CalibrationError(f"parameter {path!r}: {key!r} is not a mapping")
+                node = nxt
+            node[keys[-1]] = value
+
+    if block is None:
+        block = "currency" if ("currency_choice" in path or root == "currencies") else "trade"
+    return Parameter(path, description or path, lower, upper, start, apply, block, source)
+
+
+def parameter_field(name: str, lower: float, upper: float, start: float) -> Parameter:
+    """A field of `parameters` (a dotted path below it, e.g. ``currency_choice.switching_cost``)."""
+    return scenario_field(f"parameters.{name}", lower, upper, start, description=name)
+
+
+def _shock_indices(scenario: Scenario, names: Sequence[str]) -> list[int]:
+    out = []
+    for name in names:
+        matches = [i for i, shock in enumerate(scenario.shocks) if shock.name == name]
+        if len(matches) != 1:
+            raise CalibrationError(f"expected one shock named {name!r}, found {len(matches)}")
+        out.append(matches[0])
+    return out
+
+
+def shock_field(
+    scenario: Scenario,
+    names: Sequence[str],
+    field_name: str,
+    lower: float,
+    upper: float,
+    *,
+    start: float | None = None,
+    block: str = "currency",
+    source: str = "",
+) -> Parameter:
+    """A constant field (``premium``, ``fee_change``, ``change``, ``rate``) of the dated
+    events called `names`, one value for all of them: the size of an event, not a path.
+    Named ``shock[NAME|NAME2].FIELD``."""
+    names = list(names)
+    indices = _shock_indices(scenario, names)
+    first: Any = scenario.shocks[indices[0]]
+    current = getattr(first, field_name, None)
+    if not isinstance(current, (int, float)) or isinstance(current, bool):
+        raise CalibrationError(f"shock {names[0]!r} has no number {field_name!r} to fit")
+    value0 = float(current) if start is None else start
+
+    def apply(data: dict[str, Any], value: float) -> None:
+        for i in indices:
+            data["shocks"][i][field_name] = value
+
+    return Parameter(
+        f"shock[{'|'.join(names)}].{field_name}",
+        f"{field_name} of {', '.join(repr(n) for n in names)}",
+        lower,
+        upper,
+        min(max(value0, lower), upper),
+        apply,
+        block,
+        source,
+    )
 
 
 FITTED_MARK = "(fitted)"
 
 
 def shock_size(scenario: Scenario, name: str, lower: float = -0.5, upper: float = 0.5) -> Parameter:
-    """The size of the shock called `name`: its `change`, or the last value of its `path`."""
+    """The size of the shock called `name`: its `change`, or the last value of its `path`.
+
+    Kept for user specifications and old reports; the default calibration fits no path."""
     matches = [i for i, shock in enumerate(scenario.shocks) if shock.name == name]
     if len(matches) != 1:
         raise CalibrationError(f"expected one shock named {name!r}, found {len(matches)}")
@@ -237,23 +401,161 @@ def shock_size(scenario: Scenario, name: str, lower: float = -0.5, upper: float 
     )
 
 
-def default_parameters(scenario: Scenario) -> list[Parameter]:
-    """The default free parameters (at most four): each direction's import-share level
-    between the first two agent economies, the size of each shock whose name ends in
-    "(fitted)", and, if room is left, the response of import budgets to the exchange rate.
-    Everything else is fixed in the scenario, with its source there."""
+def parse_parameter(scenario: Scenario, name: str) -> tuple[Parameter, bool]:
+    """The parameter called `name` (any kind `calibrate` estimates), with unbounded limits,
+    and whether its value is relative to the estimate (a multiplier already applied to the
+    scenario). Used to apply drawn values (`tradesim.analysis.uncertainty`)."""
+    inf = math.inf
+    if name.startswith("shock[") and "]." in name:
+        inner, _, field_name = name[len("shock[") :].rpartition("].")
+        return shock_field(scenario, inner.split("|"), field_name, -inf, inf), False
+    kind, _, rest = name.partition(".")
+    if kind == "shock_size" and rest:
+        return shock_size(scenario, rest, -inf, inf), False
+    if kind == "import_share_scale" and "_in_" in rest:
+        origin, _, importer = rest.partition("_in_")
+        return import_share_scale(importer, origin, 0.0, inf), True
+    if kind in FIELD_ROOTS and rest:
+        return scenario_field(name, -inf, inf, 0.0), False
+    raise CalibrationError(
+        f"cannot draw parameter {name!r}: tradesim knows parameters named"
+        f" {'|'.join(FIELD_ROOTS)}.PATH (a scenario field; braces for groups),"
+        " shock[NAME|...].FIELD, shock_size.NAME and import_share_scale.ORIGIN_in_IMPORTER"
+    )
+
+
+# Sourced bounds of the default constants. Each entry: path, lower, upper, description, source.
+ENERGY_SECTORS = ("energy", "crude", "pipeline_gas", "lng")
+DIFFERENTIATED = ("machinery", "consumer_goods", "other")
+_TRADE_CONSTANTS = (
+    (
+        "parameters.fx_budget_elasticity",
+        0.0,
+        1.0,
+        "elasticity of USD import budgets to the home currency",
+        "0: budgets fixed in dollars; 1: fixed in home currency (docs/model.md)",
+    ),
+    (
+        "parameters.renewal_months",
+        6.0,
+        24.0,
+        "mean duration of a supplier relationship, months",
+        "annual contracts are the norm (12); half a year to two years covers the median"
+        " durations of exporter-importer relationships in Monarch and Schmidt-Eisenlohr"
+        " (2018, 'Longevity and the value of trade relationships')",
+    ),
+    (
+        "parameters.price_adjustment",
+        0.0,
+        0.1,
+        "monthly log price response to the utilization gap (discount speed)",
+        "0: no response; 0.1 a month halves a 20% gap in about half a year, faster than"
+        " the Urals discount's adjustment (research/sources/invoicing.md)",
+    ),
+)
+_CURRENCY_EVENTS = (
+    # names, field, lower, upper, source
+    (
+        ("US sanctions April 2018, dollar risk",),
+        "premium",
+        1e-5,
+        0.03,
+        "perceived premium, fraction of value: up to 3%, ten times the USD fee and hedging",
+    ),
+    (
+        ("US sectoral sanctions 2014, dollar risk", "EU sectoral sanctions 2014, euro risk"),
+        "premium",
+        1e-5,
+        0.02,
+        "perceived premium of the 2014 sectoral sanctions, fraction of value, up to 2%",
+    ),
+    (
+        ("PBoC-Bank of Russia swap line",),
+        "fee_change",
+        -0.008,
+        0.0,
+        "fee cut at most the RUB fee (0.6%) plus a third: a swap line cannot pay to settle",
+    ),
+)
+
+
+def default_parameters(scenario: Scenario, moments: int | None = None) -> list[Parameter]:
+    """The default constants of the scenario (no time path): the two import-share levels
+    between the first two agent economies; relationship duration, budget response to the
+    exchange rate and discount speed (trade block); and, where the scenario has them, the
+    invoicing conventions of energy and differentiated goods, the ruble's hedging cost, the
+    perceived premiums of the 2014 and 2018 sanctions and the swap line's fee cut (currency
+    block). Bounds and their sources are in `_TRADE_CONSTANTS` and `_CURRENCY_EVENTS`.
+
+    With `moments` (the number of fitted moments), constants are dropped from the end of
+    each block's list until one degree of freedom is left for the over-identification test
+    (the levels stay)."""
     agents = list(scenario.economies)
     if len(agents) < 2:
         raise CalibrationError("the default calibration needs two agent economies")
     a, b = agents[:2]
     params = [import_share_scale(b, a), import_share_scale(a, b)]
-    fitted = [s.name for s in scenario.shocks if s.name and s.name.endswith(FITTED_MARK)]
-    if len(fitted) > 2:
-        raise CalibrationError(f"at most two shocks can be fitted by default, found {fitted}")
-    params += [shock_size(scenario, name) for name in fitted]
-    if len(params) < 4:
-        start = scenario.parameters.fx_budget_elasticity
-        params.append(parameter_field("fx_budget_elasticity", 0.0, 2.0, start))
+    values = scenario.model_dump(mode="json")
+    for path, lo, hi, text, source in _TRADE_CONSTANTS:
+        start = values["parameters"][path.split(".")[1]]
+        params.append(
+            scenario_field(
+                path, lo, hi, min(max(start, lo), hi), description=text, block="trade", source=source
+            )
+        )
+    choice = scenario.parameters.currency_choice
+    if choice.invoicing:
+        present = [s for s in ENERGY_SECTORS if s in scenario.sectors]
+        if present:
+            cur = choice.invoicing.get(present[0])
+            params.append(
+                scenario_field(
+                    f"parameters.currency_choice.invoicing.{{{','.join(present)}}}.dominant",
+                    0.0,
+                    8.0,
+                    min(cur.dominant if cur else 0.0, 8.0),
+                    description="utility of the dominant currency in energy (DCP)",
+                    block="currency",
+                    source="0 (neutral) to 8 (near-certain USD): Gopinath (2015), Goldberg and"
+                    " Tille (2008) on dominant-currency pricing of reference-priced goods",
+                )
+            )
+        diff = [s for s in DIFFERENTIATED if s in scenario.sectors]
+        if diff:
+            cur = choice.invoicing.get(diff[0])
+            params.append(
+                scenario_field(
+                    f"parameters.currency_choice.invoicing.{{{','.join(diff)}}}.producer",
+                    0.0,
+                    8.0,
+                    min(cur.producer if cur else 0.0, 8.0),
+                    description="utility of the producer's currency in differentiated goods",
+                    block="currency",
+                    source="0 to 8: producer-currency pricing of differentiated goods"
+                    " (Gopinath 2015)",
+                )
+            )
+        if "RUB" in scenario.currencies:
+            params.append(
+                scenario_field(
+                    "currencies.RUB.hedging_cost",
+                    0.0005,
+                    0.012,
+                    min(max(scenario.currencies["RUB"].hedging_cost, 0.0005), 0.012),
+                    description="the ruble's hedging cost, fraction of value",
+                    block="currency",
+                    source="no published value (research/sources/invoicing.md): between the"
+                    " USD's 0.2% and twice the ruble's conversion fee",
+                )
+            )
+        names = {s.name for s in scenario.shocks}
+        for event_names, fname, lo, hi, source in _CURRENCY_EVENTS:
+            if set(event_names) <= names:
+                params.append(shock_field(scenario, event_names, fname, lo, hi, source=source))
+    if moments is not None:
+        while len(params) > max(moments - 1, 2):
+            trade = [i for i, p in enumerate(params[2:], start=2) if p.block == "trade"]
+            params.pop(trade[-1] if trade else -1)
     return params
 
 
@@ -271,18 +573,16 @@ def _with_values(
 
 def _moments(scenario: Scenario, index: int, keys: Sequence[tuple[int, str, str]]) -> np.ndarray:
     """One replication's annual flows for the observed (year, origin, destination)."""
+    moments = [Moment("trade", str(y), (o,), (d,), 1.0) for y, o, d in keys]
+    return _draw(scenario, index, moments)
+
+
+def _draw(scenario: Scenario, index: int, moments: Sequence[Moment]) -> np.ndarray:
+    """One replication's simulated moments (seed `index` of the scenario)."""
     from tradesim.analysis.ensemble import run_seed
     from tradesim.model.engine import run_engine
 
-    raw = run_engine(scenario, run_seed(scenario, index))
-    w = raw.world
-    shipped = raw.flows["shipped"][w.burn_in :].sum(axis=(3, 4))  # (month, O, D)
-    years = w.start.year + (np.arange(w.n_months) + w.start.month - 1) // 12
-    out = []
-    for year, origin, destination in keys:
-        o, d = w.regions.index(origin), w.regions.index(destination)
-        out.append(shipped[years == year, o, d].sum())
-    return np.array(out)
+    return simulate_moments(run_engine(scenario, run_seed(scenario, index)), moments)
 
 
 class _Simulator:
@@ -292,23 +592,72 @@ class _Simulator:
         self,
         scenario: Scenario,
         params: Sequence[Parameter],
-        keys: Sequence[tuple[int, str, str]],
+        moments: Sequence[Moment],
         replications: int,
         pool: Executor | None,
     ):
-        self.scenario, self.params, self.keys = scenario, params, list(keys)
+        self.scenario, self.params, self.moments = scenario, params, list(moments)
         self.replications, self.pool = replications, pool
         self.evaluations = 0
+        self._cache: dict[tuple[float, ...], np.ndarray] = {}
 
     def draws(self, values: Any, replications: int | None = None) -> np.ndarray:
-        """(R, K) moments of each replication."""
+        """(R, M) moments of each replication (seeds 0..R-1: common random numbers)."""
+        count = replications or self.replications
+        key = (*(float(v) for v in values), float(count))
+        if key in self._cache:
+            return self._cache[key]
         scenario = _with_values(self.scenario, self.params, values)
-        indices = range(replications or self.replications)
+        indices = range(count)
         self.evaluations += 1
         if self.pool is None:
-            return np.array([_moments(scenario, i, self.keys) for i in indices])
-        futures = [self.pool.submit(_moments, scenario, i, self.keys) for i in indices]
-        return np.array([f.result() for f in futures])
+            out = np.array([_draw(scenario, i, self.moments) for i in indices])
+        else:
+            futures = [self.pool.submit(_draw, scenario, i, self.moments) for i in indices]
+            out = np.array([f.result() for f in futures])
+        self._cache[key] = out
+        return out
+
+
+def default_moments(scenario: Scenario) -> MomentSet:
+    """The shipped moments beyond the annual totals that `scenario` can produce: sector
+    composition and the soybean episode (tradesim/data/cn_ru_moments.csv) and the currency
+    shares (tradesim/data/cn_ru_currency_shares.csv); the others are listed as skipped."""
+    shares = currency_moments(load_currency_shares())
+    return applicable([*load_moments(DEFAULT_MOMENTS), *shares], scenario)
+
+
+FIT_WINDOW_EVENTS = DATA_DIR / "fit_window_events.yaml"
+
+
+def fit_window_events(scenario: Scenario, moments: Sequence[Moment]) -> list[dict[str, Any]]:
+    """The dated events of tradesim/data/fit_window_events.yaml that the fit adds to
+    `scenario`: those whose group has a moment in `moments`, whose regions and sectors the
+    scenario has, and whose name it does not already carry."""
+    data = yaml.safe_load(FIT_WINDOW_EVENTS.read_text(encoding="utf-8")) or {}
+    groups = {m.group for m in moments}
+    names = {s.name for s in scenario.shocks}
+    regions = set(scenario.regions)
+    out = []
+    for shock in data.get("shocks", []):
+        shock = dict(shock)
+        group = shock.pop("group", None)
+        if group not in groups or shock.get("name") in names:
+            continue
+        if not {shock.get("importer", ""), shock.get("origin", "")} - {""} <= regions:
+            continue
+        if not set(shock.get("sectors", [])) <= set(scenario.sectors):
+            continue
+        out.append(shock)
+    return out
+
+
+def _with_events(scenario: Scenario, events: Sequence[dict[str, Any]]) -> Scenario:
+    if not events:
+        return scenario
+    data = scenario.model_dump(mode="json")
+    data["shocks"] = [*data["shocks"], *events]
+    return scenario_from_dict(data, source="<calibration events>")
 
 
 # ----------------------------------------------------------------------------- report
@@ -316,7 +665,8 @@ class _Simulator:
 
 @dataclass
 class CalibrationReport:
-    """Fit, parameter estimates with standard errors, identification and convergence."""
+    """Estimates with standard errors, every moment against its target, the weighting, the
+    over-identification test, identification and simulation-noise diagnostics."""
 
     parameters: list[dict[str, Any]]
     moments: list[dict[str, Any]]
@@ -337,58 +687,142 @@ class CalibrationReport:
     # The estimates' covariance V (sandwich above), rows and columns in `parameters` order:
     # what `run --parameter-uncertainty` draws from (tradesim.analysis.uncertainty).
     covariance: list[list[float]] | None = None
+    # Hansen's J: statistic, degrees of freedom (fitted moments - parameters), p-value.
+    j_statistic: float | None = None
+    j_df: int = 0
+    j_pvalue: float | None = None
+    singular_values: list[float] = field(default_factory=list)
+    weak_parameters: list[dict[str, str]] = field(default_factory=list)
+    noise_replications: int = 0  # replications behind S, the simulation-noise covariance
+    blocks: list[list[str]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # dated events added while fitting
+    skipped_moments: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def estimates(self) -> dict[str, float]:
         return {p["name"]: p["estimate"] for p in self.parameters}
 
+    @property
+    def noise_ok(self) -> bool:
+        """Every fitted moment's simulation noise at most a third of its tolerance."""
+        return all(m["noise_ok"] for m in self.moments if m["in_sample"])
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
+        return json.dumps(asdict(self), indent=2, allow_nan=True) + "\n"
 
     def to_markdown(self) -> str:
         lines = [
             f"# Calibration of `{self.scenario}`",
             "",
             f"- converged: **{'yes' if self.converged else 'NO'}** ({self.status})",
-            f"- evaluations: {self.evaluations} ({self.starts} starts, {self.replications} "
-            "replications each, common random numbers)",
+            f"- evaluations: {self.evaluations} ({self.starts} starts per block,"
+            f" {self.replications} replications each, common random numbers)",
+            f"- blocks: {'; then '.join(', '.join(b) for b in self.blocks) or 'one'}",
             f"- Jacobian rank {self.jacobian_rank} of {len(self.parameters)}, condition number "
             f"{self.jacobian_condition:.3g}",
             f"- wall time: {self.wall_seconds:.1f} s",
+        ]
+        if self.events:
+            lines.append(f"- dated events added while fitting: {', '.join(self.events)}")
+        if self.j_statistic is not None:
+            lines.append(
+                f"- over-identification (Hansen J): J = {self.j_statistic:.2f} on {self.j_df}"
+                f" degrees of freedom, p = {self.j_pvalue:.3g}"
+                + (" (the model is rejected at 5%)" if (self.j_pvalue or 0) < 0.05 else "")
+            )
+        fitted = [m for m in self.moments if m["in_sample"]]
+        ok = sum(m["noise_ok"] for m in fitted)
+        lines.append(
+            f"- simulation noise below a third of the tolerance: {ok} of {len(fitted)} fitted"
+            f" moments ({self.replications} replications; noise measured on"
+            f" {self.noise_replications})"
+        )
+        lines += [
             "",
-            "| parameter | estimate | s.e. | bounds | start |",
-            "|---|---:|---:|---|---:|",
+            "| parameter | block | estimate | s.e. | bounds | start |",
+            "|---|---|---:|---:|---|---:|",
         ]
         for p in self.parameters:
             lines.append(
-                f"| {p['name']} | {p['estimate']:.4f} | {p['se']:.4f} | "
+                f"| {p['name']} | {p.get('block', '')} | {p['estimate']:.4g} | {p['se']:.3g} | "
                 f"[{p['lower']:g}, {p['upper']:g}] | {p['start']:g} |"
             )
+        if self.weak_parameters:
+            lines += ["", "Weakly identified:", ""]
+            lines += [f"- {w['name']}: {w['reason']}" for w in self.weak_parameters]
         lines += [
             "",
-            "| year | flow | observed, USD bn | fitted, USD bn | residual | used in fit |",
-            "|---|---|---:|---:|---:|---|",
+            "| group | moment | observed | fitted | residual | tolerance | noise | used |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
         ]
         for m in self.moments:
             lines.append(
-                f"| {m['year']} | {m['origin']} -> {m['destination']} |"
-                f" {m['observed_usd'] / 1e9:.2f} |"
-                f" {m['fitted_usd'] / 1e9:.2f} | {m['residual_pct']:+.2f}% | "
-                f"{'yes' if m['in_sample'] else 'no (holdout)'} |"
+                f"| {m['group']} | {m['label']} | {_fmt(m['observed'], m['unit'])} |"
+                f" {_fmt(m['fitted'], m['unit'])} | {_res(m['residual'], m['relative'])} |"
+                f" {_res(m['tolerance'], m['relative'], sign=False)} |"
+                f" {_res(m['noise'], m['relative'], sign=False)}"
+                f"{'' if m['noise_ok'] else ' (!)'} | {m['used']} |"
             )
         if self.holdout_mean_abs_error_pct is not None:
             lines += [
                 "",
                 f"Out of sample ({', '.join(map(str, self.holdout_years))}): mean absolute error "
-                f"{self.holdout_mean_abs_error_pct:.2f}%.",
+                f"of the annual totals {self.holdout_mean_abs_error_pct:.2f}%.",
             ]
+        if self.skipped_moments:
+            lines += ["", "Moments the scenario cannot produce (not used):", ""]
+            lines += [f"- {s['moment']}: {s['reason']}" for s in self.skipped_moments]
+        lines += [
+            "",
+            "Residual: relative for levels, percentage points for shares. Noise: the standard"
+            " deviation of the simulated moment (mean of the replications); (!) where it"
+            " exceeds a third of the tolerance.",
+        ]
         return "\n".join(lines) + "\n"
 
     def to_text(self) -> str:
         return self.to_markdown().replace("**", "")
 
 
+def _fmt(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if unit == "USD":
+        return f"{value / 1e9:.2f}bn"
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M {unit}"
+    return f"{value:.4g} {unit}"
+
+
+def _res(value: float, relative: bool, sign: bool = True) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if relative:
+        return f"{100 * value:+.2f}%" if sign else f"{100 * value:.2f}%"
+    return f"{value:+.2f} pp" if sign else f"{value:.2f} pp"
+
+
 # ----------------------------------------------------------------------------- fit
+
+BLOCK_ORDER = ("trade", "currency")
+
+
+def _blocks(params: Sequence[Parameter]) -> list[list[int]]:
+    names = [b for b in BLOCK_ORDER if any(p.block == b for p in params)]
+    names += sorted({p.block for p in params} - set(names))
+    return [[i for i, p in enumerate(params) if p.block == b] for b in names]
+
+
+def _residuals(moments: Sequence[Moment], values: np.ndarray) -> np.ndarray:
+    """Residuals of simulated `values` (..., M): relative for levels, points for shares;
+    a share of nothing (no flow at all) counts as 0%."""
+    values = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
+    out = np.empty_like(values)
+    for k, m in enumerate(moments):
+        out[..., k] = m.residual(values[..., k])
+    return out
 
 
 def calibrate(
@@ -396,20 +830,29 @@ def calibrate(
     observed: Sequence[Observation] | None = None,
     *,
     parameters: Sequence[Parameter] | None = None,
+    moments: Sequence[Moment] | None = None,
     replications: int = 4,
     starts: int = 3,
     holdout: Sequence[int] = (),
     workers: int | None = None,
     max_evaluations: int = 60,
     progress: ProgressArg = True,
+    events: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[Scenario, CalibrationReport]:
-    """Fit `parameters` (default: `default_parameters`) so that simulated annual flows match
-    `observed` (default: the shipped China-Russia figures), leaving `holdout` years out.
+    """Estimate `parameters` (default: `default_parameters`, constants only) so that the
+    simulated moments match the observed ones, leaving `holdout` years out.
+
+    Moments: the annual totals of `observed` (default: the shipped China-Russia figures) and
+    `moments` (default: `default_moments(scenario)`, the shipped composition, soybean and
+    currency-share targets the scenario can produce; ``()`` for the totals only). `events`:
+    dated shocks added to the scenario while fitting (default: those of
+    tradesim/data/fit_window_events.yaml that the fitted moments need); the returned
+    scenario does not contain them.
 
     Returns the calibrated scenario and a report. Non-convergence does not raise: the best
-    point found is returned and `report.converged` is False. `progress`: True (default) shows
-    a bar of model evaluations (at most `max_evaluations` x `starts`), False none, a callable
-    is called as progress(done, at_most).
+    point found is returned and `report.converged` is False. `progress`: True (default)
+    shows a bar of model evaluations, False none, a callable is called as
+    progress(done, at_most).
     """
     scenario = check_scenario(scenario)
     replications = check_count(replications, "replications")
@@ -419,29 +862,45 @@ def calibrate(
     if isinstance(holdout, (str, bytes)) or not isinstance(holdout, Sequence):
         raise TypeError(f"holdout must be a sequence of years, got {holdout!r}")
     t0 = time.perf_counter()
-    progress = progress_callback(progress, f"calibrating {scenario.name}", unit="evaluation")
     observed = list(observed if observed is not None else load_observed())
     _check_observed(observed, scenario)
-    params = list(parameters if parameters is not None else default_parameters(scenario))
-    if not 1 <= len(params) <= 4:
-        raise CalibrationError(f"calibrate fits 1 to 4 parameters, got {len(params)}")
+    extra = default_moments(scenario) if moments is None else applicable(moments, scenario, strict=True)
+    every = [*trade_moments(observed), *extra.moments]
+    hold = set(holdout)
+    in_fit = np.array([m.target and m.year not in hold for m in every])
+    if parameters is None:
+        params = default_parameters(scenario, int(in_fit.sum()))
+    else:
+        params = list(parameters)
+    if not params:
+        raise CalibrationError("calibrate needs at least one parameter")
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise CalibrationError(f"a parameter is given twice: {names}")
+    if any(not p.upper > p.lower for p in params):
+        bad = [p.name for p in params if not p.upper > p.lower]
+        raise CalibrationError(f"parameters need upper > lower bounds: {bad}")
     observed_years = sorted({o.year for o in observed})
     for year in holdout:
         if isinstance(year, bool) or not isinstance(year, int) or year not in observed_years:
             raise CalibrationError(
                 f"holdout year {year!r} is not an observed year; observed: {observed_years}"
             )
-    fit = [o for o in observed if o.year not in set(holdout)]
-    if len(fit) < len(params):
+    if int(in_fit.sum()) < len(params):
         raise CalibrationError(
-            f"{len(fit)} observed values cannot identify {len(params)} parameters"
+            f"{int(in_fit.sum())} observed values cannot identify {len(params)} parameters"
         )
-    keys = [(o.year, o.origin, o.destination) for o in observed]
-    target = np.array([o.value_usd for o in observed])
-    in_fit = np.array([o.year not in set(holdout) for o in observed])
+    fitted_moments = [m for m, f in zip(every, in_fit, strict=True) if f]
+    added = fit_window_events(scenario, fitted_moments) if events is None else list(events)
+    fit_scenario = _with_events(scenario, added)
+    blocks = _blocks(params)
     lower = np.array([p.lower for p in params])
     upper = np.array([p.upper for p in params])
-    budget = max_evaluations * max(1, starts)
+    span = upper - lower
+    noise_replications = max(2 * replications, 8)
+    budget = max_evaluations * starts * len(blocks) + 2 * len(params) + 2
+    progress = progress_callback(progress, f"calibrating {scenario.name}", unit="evaluation")
+    sd_data = np.array([m.sd for m in every])
 
     pool = None
     if workers != 1 and replications > 1:
@@ -449,108 +908,248 @@ def calibrate(
 
         pool = process_pool(workers)
     try:
-        sim = _Simulator(scenario, params, keys, replications, pool)
+        sim = _Simulator(fit_scenario, params, every, replications, pool)
 
-        def residuals(x: np.ndarray) -> np.ndarray:
-            mean = sim.draws(x).mean(axis=0)
+        def mean_residuals(x: np.ndarray) -> np.ndarray:
+            out = _residuals(every, sim.draws(x).mean(axis=0))
             if progress:
                 progress(min(sim.evaluations, budget), budget)
-            return (mean / target - 1.0)[in_fit]
+            return out
+
+        # Weights: the inverse of each moment's variance at the start, data plus noise.
+        x = np.array([p.start for p in params], dtype=float)
+        pilot = _residuals(every, sim.draws(x))
+        noise0 = pilot.std(axis=0, ddof=1) if replications > 1 else np.zeros(len(every))
+        omega0 = sd_data**2 + noise0**2 / replications
+        root_w = 1.0 / np.sqrt(omega0)
 
         rng = np.random.default_rng(scenario.seed)
-        x0s = [np.array([p.start for p in params])]
-        for _ in range(max(0, starts - 1)):
-            x0s.append(lower + rng.uniform(0.2, 0.8, len(params)) * (upper - lower))
-        best = None
-        for x0 in x0s:
-            result = least_squares(
-                residuals,
-                x0,
-                bounds=(lower, upper),
-                diff_step=0.02,
-                x_scale=upper - lower,
-                max_nfev=max_evaluations,
-                method="trf",
-            )
-            if best is None or result.cost < best.cost:
-                best = result
-        assert best is not None
-        close = getattr(progress, "close", None)
-        if close is not None:
-            close()  # the budget is an upper bound: the bar may stop short of it
+        statuses, success, total_starts = [], True, 0
+        for idx in blocks:
 
-        # Diagnostics at the estimate: central-difference Jacobian and replication covariance.
-        x = best.x
-        h = 0.02 * (upper - lower)
+            def objective(u: np.ndarray, idx: list[int] = idx) -> np.ndarray:
+                point = x.copy()
+                point[idx] = lower[idx] + u * span[idx]
+                return (mean_residuals(point) * root_w)[in_fit]
+
+            u0s = [(x[idx] - lower[idx]) / span[idx]]
+            u0s += [rng.uniform(0.2, 0.8, len(idx)) for _ in range(starts - 1)]
+            best = None
+            for u0 in u0s:
+                result = least_squares(
+                    objective,
+                    np.clip(u0, 0.0, 1.0),
+                    bounds=(0.0, 1.0),
+                    diff_step=0.03,
+                    max_nfev=max_evaluations,
+                    method="trf",
+                )
+                if best is None or result.cost < best.cost:
+                    best = result
+            assert best is not None
+            total_starts += len(u0s)
+            x[idx] = lower[idx] + best.x * span[idx]
+            success = success and bool(best.success)
+            statuses.append(f"{params[idx[0]].block}: {best.message}")
+
+        # At the estimate: central-difference Jacobian of the (unweighted) residuals, and
+        # the covariance of one replication's moments from more replications.
+        g = mean_residuals(x)[in_fit]
+        h = 0.03 * span
         jac = np.empty((int(in_fit.sum()), len(params)))
         for k in range(len(params)):
             up, down = x.copy(), x.copy()
             up[k] = min(upper[k], x[k] + h[k])
             down[k] = max(lower[k], x[k] - h[k])
-            jac[:, k] = (residuals(up) - residuals(down)) / (up[k] - down[k])
-        draws = sim.draws(x, max(2 * replications, 8))
-        relative = draws / target - 1.0
-        fitted = draws[:replications].mean(axis=0)
-        cov = np.atleast_2d(np.cov(relative[:, in_fit], rowvar=False))
+            jac[:, k] = (mean_residuals(up) - mean_residuals(down))[in_fit] / (up[k] - down[k])
+        many = sim.draws(x, noise_replications)
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()  # the budget is an upper bound: the bar may stop short of it
     finally:
         if pool is not None:
             pool.shutdown()
 
-    scaled = jac * (upper - lower)
-    singular = np.linalg.svd(scaled, compute_uv=False)
-    rank = int(np.linalg.matrix_rank(scaled, tol=singular.max() * 1e-6 if singular.size else 0))
-    condition = float(singular.max() / singular.min()) if singular.min() > 0 else math.inf
-    try:
-        bread = np.linalg.inv(jac.T @ jac)
-        variance = (1.0 + 1.0 / replications) * bread @ jac.T @ cov @ jac @ bread
-        se = np.sqrt(np.clip(np.diag(variance), 0.0, None))
-    except np.linalg.LinAlgError:
-        se = np.full(len(params), math.inf)
-        variance = None
+    per_rep = _residuals(every, many)
+    fitted = np.nan_to_num(many[:replications].mean(axis=0), nan=0.0)
+    noise = per_rep.std(axis=0, ddof=1) / math.sqrt(replications)
+    cov_sim = np.atleast_2d(np.cov(per_rep[:, in_fit], rowvar=False))
+    omega = np.diag(sd_data[in_fit] ** 2) + cov_sim / replications
+    weight = np.diag(1.0 / omega0[in_fit])
+    diag = _diagnostics(jac, g, weight, omega, span, x, lower, upper, params)
 
-    converged = bool(best.success) and rank == len(params)
-    status = best.message if rank == len(params) else f"{best.message}; Jacobian rank deficient"
-    moments: list[dict[str, Any]] = [
-        {
-            "year": o.year,
-            "origin": o.origin,
-            "destination": o.destination,
-            "observed_usd": o.value_usd,
-            "fitted_usd": float(fitted[i]),
-            "residual_pct": float(100 * (fitted[i] / o.value_usd - 1)),
+    tolerance = np.array([m.tolerance for m in every])
+    noise_sd = per_rep.std(axis=0, ddof=1)
+    needed = np.ceil(9.0 * noise_sd**2 / tolerance**2).astype(int)
+    rows: list[dict[str, Any]] = []
+    for i, m in enumerate(every):
+        used = "yes" if in_fit[i] else ("holdout" if m.year in hold else "reported")
+        row: dict[str, Any] = {
+            "group": m.group,
+            "label": m.label,
+            "period": m.period,
+            "year": m.year,
+            "origin": "+".join(m.origins),
+            "destination": "+".join(m.destinations),
+            "unit": m.unit,
+            "relative": m.relative,
+            "observed": m.observed,
+            "fitted": float(fitted[i]),
+            "residual": float(m.residual(fitted[i])),
+            "tolerance": m.tolerance,
+            "sd_data": m.sd,
+            "noise": float(noise[i]),
+            "noise_ok": bool(noise[i] <= m.tolerance / 3.0),
+            "replications_needed": int(max(needed[i], 1)),
             "in_sample": bool(in_fit[i]),
+            "target": m.target,
+            "used": used,
+            "source": m.source,
         }
-        for i, o in enumerate(observed)
-    ]
-    out_errors = [abs(float(m["residual_pct"])) for m in moments if not m["in_sample"]]
+        if m.group == "trade":
+            row.update(
+                observed_usd=m.observed,
+                fitted_usd=float(fitted[i]),
+                residual_pct=float(100 * (fitted[i] / m.observed - 1)),
+            )
+        rows.append(row)
+    out_errors = [abs(r["residual_pct"]) for r in rows if r["group"] == "trade" and r["used"] == "holdout"]
+    converged = success and diag["rank"] == len(params)
+    status = "; ".join(statuses)
+    if diag["rank"] < len(params):
+        status += "; Jacobian rank deficient"
     report = CalibrationReport(
         parameters=[
             {
                 "name": p.name,
                 "description": p.description,
+                "block": p.block,
                 "estimate": float(v),
                 "se": float(s),
                 "lower": p.lower,
                 "upper": p.upper,
                 "start": p.start,
+                "source": p.source,
             }
-            for p, v, s in zip(params, x, se, strict=True)
+            for p, v, s in zip(params, x, diag["se"], strict=True)
         ],
-        moments=moments,
-        jacobian_rank=rank,
-        jacobian_condition=condition,
+        moments=rows,
+        jacobian_rank=diag["rank"],
+        jacobian_condition=diag["condition"],
         converged=converged,
-        status=str(status),
+        status=status,
         evaluations=sim.evaluations,
-        starts=len(x0s),
+        starts=total_starts,
         replications=replications,
         wall_seconds=time.perf_counter() - t0,
-        holdout_years=sorted(set(holdout)),
+        holdout_years=sorted(hold),
         holdout_mean_abs_error_pct=float(np.mean(out_errors)) if out_errors else None,
         scenario=scenario.name,
-        covariance=None if variance is None else [[float(v) for v in r] for r in variance],
+        covariance=diag["covariance"],
+        j_statistic=diag["j"],
+        j_df=diag["df"],
+        j_pvalue=diag["p"],
+        singular_values=diag["singular"],
+        weak_parameters=diag["weak"],
+        noise_replications=noise_replications,
+        blocks=[[params[i].name for i in idx] for idx in blocks],
+        events=[str(e.get("name", e.get("type"))) for e in added],
+        skipped_moments=_skipped(extra, moments is None),
     )
     return _with_values(scenario, params, x), report
+
+
+def _skipped(extra: MomentSet, defaults: bool) -> list[dict[str, str]]:
+    """Skipped moments worth listing: for the shipped defaults, those of another world (a
+    region the scenario lacks) are counted in one line, not listed."""
+    out, foreign = [], 0
+    for m, why in extra.skipped:
+        if defaults and why.startswith("unknown region"):
+            foreign += 1
+            continue
+        out.append({"moment": m.label, "reason": why})
+    if foreign:
+        out.append(
+            {
+                "moment": f"{foreign} shipped moments",
+                "reason": "their regions are not in the scenario",
+            }
+        )
+    return out
+
+
+def _diagnostics(
+    jac: np.ndarray,
+    g: np.ndarray,
+    weight: np.ndarray,
+    omega: np.ndarray,
+    span: np.ndarray,
+    x: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    params: Sequence[Parameter],
+) -> dict[str, Any]:
+    """Sandwich covariance, Hansen's J, and identification (see the module docstring)."""
+    from scipy import stats
+
+    m, k = jac.shape
+    scale = np.sqrt(np.diag(omega))
+    standardized = jac * span / scale[:, None]  # fit change, in sds, over the whole range
+    singular = np.linalg.svd(standardized, compute_uv=False)
+    tol = singular.max() * 1e-6 if singular.size and singular.max() > 0 else 0.0
+    rank = int(np.linalg.matrix_rank(standardized, tol=tol)) if singular.max() > 0 else 0
+    condition = float(singular.max() / singular.min()) if singular.min() > 0 else math.inf
+    covariance: list[list[float]] | None = None
+    se = np.full(k, math.inf)
+    j = p = None
+    df = m - k
+    try:
+        bread = np.linalg.inv(jac.T @ weight @ jac)
+        variance = bread @ jac.T @ weight @ omega @ weight @ jac @ bread
+        variance = (variance + variance.T) / 2
+        se = np.sqrt(np.clip(np.diag(variance), 0.0, None))
+        covariance = [[float(v) for v in row] for row in variance]
+        if df > 0:
+            proj = np.eye(m) - jac @ bread @ jac.T @ weight
+            var_r = proj @ omega @ proj.T
+            j = float(g @ np.linalg.pinv(var_r, rcond=1e-10, hermitian=True) @ g)
+            p = float(stats.chi2.sf(j, df))
+    except np.linalg.LinAlgError:
+        pass
+    weak: list[dict[str, str]] = []
+    v_min = None
+    if rank == k and condition > 30:
+        _, _, vt = np.linalg.svd(standardized)
+        v_min = vt[-1]
+    for i, prm in enumerate(params):
+        reasons = []
+        if not math.isfinite(se[i]) or se[i] > 0.25 * span[i]:
+            reasons.append(f"s.e. {se[i]:.3g} is over a quarter of its range {span[i]:.3g}")
+        reach = float(np.linalg.norm(standardized[:, i]))
+        if reach < 1.0:
+            reasons.append(
+                f"its whole range moves the fit by {reach:.2f} standard deviations (< 1)"
+            )
+        if min(x[i] - lower[i], upper[i] - x[i]) <= 1e-3 * span[i]:
+            reasons.append("the estimate is on a bound")
+        if v_min is not None and abs(v_min[i]) > 0.5:
+            reasons.append(
+                f"it carries {abs(v_min[i]):.2f} of the least identified direction"
+                f" (singular value {singular[-1]:.3g}, condition {condition:.3g})"
+            )
+        if reasons:
+            weak.append({"name": prm.name, "reason": "; ".join(reasons)})
+    return {
+        "se": se,
+        "covariance": covariance,
+        "j": j,
+        "p": p,
+        "df": df,
+        "rank": rank,
+        "condition": condition,
+        "singular": [float(s) for s in singular],
+        "weak": weak,
+    }
 
 
 def write_calibrated_scenario(
@@ -570,22 +1169,29 @@ def write_calibrated_scenario(
         f"# {original.name}, calibrated: written by `tradesim calibrate` on {report.created}.",
         "#",
         f"# Converged: {'yes' if report.converged else 'NO'} ({report.status}).",
-        f"# Fit: {len(report.moments)} observed values, {report.replications} replications per"
-        " evaluation (common random numbers).",
+        f"# Fit: {sum(m['in_sample'] for m in report.moments)} moments, constant parameters"
+        f" only, {report.replications} replications per evaluation (common random numbers).",
     ]
+    if report.j_statistic is not None:
+        header.append(
+            f"# Hansen J = {report.j_statistic:.2f} on {report.j_df} degrees of freedom"
+            f" (p = {report.j_pvalue:.3g})."
+        )
     for p in report.parameters:
-        header.append(f"#   {p['name']} = {p['estimate']:.4f} (s.e. {p['se']:.4f})")
+        header.append(f"#   {p['name']} = {p['estimate']:.5g} (s.e. {p['se']:.3g})")
     for m in report.moments:
         header.append(
-            f"#   {m['year']} {m['origin']}->{m['destination']}:"
-            f" observed {m['observed_usd'] / 1e9:.2f},"
-            f" fitted {m['fitted_usd'] / 1e9:.2f} ({m['residual_pct']:+.2f}%)"
-            + ("" if m["in_sample"] else " [holdout]")
+            f"#   {m['label']}: observed {_fmt(m['observed'], m['unit'])},"
+            f" fitted {_fmt(m['fitted'], m['unit'])} ({_res(m['residual'], m['relative'])})"
+            + ("" if m["in_sample"] else f" [{m['used']}]")
         )
     header.append(
-        "# Sources: the observed figures and their sources are in the CSV given to calibrate"
+        "# Sources: the observed figures and their sources are in the files given to calibrate"
     )
-    header.append("# (default tradesim/data/cn_ru_trade.csv: Chinese customs, GACC).")
+    header.append(
+        "# (default tradesim/data/cn_ru_trade.csv, cn_ru_moments.csv, cn_ru_currency_shares.csv);"
+    )
+    header.append(f"# the full report is {out.with_suffix('').name}.report.md.")
     if "shocks" in changed:
         # A child's shocks are added to its parent's, so fitted shock sizes cannot be written
         # as an extension: write the whole calibrated scenario.

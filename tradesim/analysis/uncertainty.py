@@ -33,13 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tradesim.analysis.calibrate import (
-    Parameter,
-    _with_values,
-    import_share_scale,
-    parameter_field,
-    shock_size,
-)
+from tradesim.analysis.calibrate import Parameter, _with_values, parse_parameter
 from tradesim.errors import CalibrationError
 from tradesim.model._random import Streams
 from tradesim.scenario import Scenario
@@ -144,20 +138,16 @@ def ensemble_key(scenario: Scenario, estimates: ParameterEstimates) -> str:
 
 def _parameter(scenario: Scenario, name: str) -> tuple[Parameter, bool]:
     """The calibration parameter called `name` on the calibrated scenario, and whether its
-    value is relative to the estimate (a multiplier already applied to the scenario)."""
-    kind, _, rest = name.partition(".")
-    if kind == "parameters" and rest:
-        return parameter_field(rest, -math.inf, math.inf, 0.0), False
-    if kind == "shock_size" and rest:
-        p = shock_size(scenario, rest, -math.inf, math.inf)
-        return p, False
-    if kind == "import_share_scale" and "_in_" in rest:
-        origin, _, importer = rest.partition("_in_")
-        return import_share_scale(importer, origin, 0.0, math.inf), True
-    raise CalibrationError(
-        f"cannot draw parameter {name!r}: tradesim knows how to apply parameters named"
-        " parameters.FIELD, shock_size.NAME and import_share_scale.ORIGIN_in_IMPORTER"
-    )
+    value is relative to the estimate (a multiplier already applied to the scenario).
+
+    Every kind `calibrate` estimates (`tradesim.analysis.calibrate.parse_parameter`): scenario
+    fields (``parameters.renewal_months``, ``sectors.crude.elasticity``,
+    ``currencies.RUB.hedging_cost``, brace groups such as
+    ``parameters.currency_choice.invoicing.{machinery,other}.producer``), constant fields of
+    dated events (``shock[NAME|NAME].premium``), import-share levels
+    (``import_share_scale.ORIGIN_in_IMPORTER``, relative) and, from older reports, shock
+    sizes (``shock_size.NAME``)."""
+    return parse_parameter(scenario, name)
 
 
 @dataclass(frozen=True)
