@@ -61,7 +61,6 @@ import yaml
 from scipy.optimize import least_squares
 
 from tradesim.analysis.arguments import check_count, check_scenario
-from tradesim.analysis.progress import ProgressArg, progress_callback
 from tradesim.analysis.moments import (
     DEFAULT_MOMENTS,
     Moment,
@@ -72,6 +71,7 @@ from tradesim.analysis.moments import (
     simulate_moments,
     trade_moments,
 )
+from tradesim.analysis.progress import ProgressArg, progress_callback
 from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario, scenario_from_dict
 
@@ -248,9 +248,9 @@ def _expand(path: str) -> list[list[str]]:
     for part in _split_path(path):
         if part.startswith("{") and part.endswith("}"):
             options = [x.strip() for x in part[1:-1].split(",") if x.strip()]
-            out = [p + [o] for p in out for o in options]
+            out = [[*p, o] for p in out for o in options]
         else:
-            out = [p + [part] for p in out]
+            out = [[*p, part] for p in out]
     return out
 
 
@@ -500,7 +500,13 @@ def default_parameters(scenario: Scenario, moments: int | None = None) -> list[P
         start = values["parameters"][path.split(".")[1]]
         params.append(
             scenario_field(
-                path, lo, hi, min(max(start, lo), hi), description=text, block="trade", source=source
+                path,
+                lo,
+                hi,
+                min(max(start, lo), hi),
+                description=text,
+                block="trade",
+                source=source,
             )
         )
     choice = scenario.parameters.currency_choice
@@ -864,7 +870,9 @@ def calibrate(
     t0 = time.perf_counter()
     observed = list(observed if observed is not None else load_observed())
     _check_observed(observed, scenario)
-    extra = default_moments(scenario) if moments is None else applicable(moments, scenario, strict=True)
+    extra = (
+        default_moments(scenario) if moments is None else applicable(moments, scenario, strict=True)
+    )
     every = [*trade_moments(observed), *extra.moments]
     hold = set(holdout)
     in_fit = np.array([m.target and m.year not in hold for m in every])
@@ -1013,7 +1021,9 @@ def calibrate(
                 residual_pct=float(100 * (fitted[i] / m.observed - 1)),
             )
         rows.append(row)
-    out_errors = [abs(r["residual_pct"]) for r in rows if r["group"] == "trade" and r["used"] == "holdout"]
+    out_errors = [
+        abs(r["residual_pct"]) for r in rows if r["group"] == "trade" and r["used"] == "holdout"
+    ]
     converged = success and diag["rank"] == len(params)
     status = "; ".join(statuses)
     if diag["rank"] < len(params):
@@ -1056,7 +1066,7 @@ def calibrate(
         events=[str(e.get("name", e.get("type"))) for e in added],
         skipped_moments=_skipped(extra, moments is None),
     )
-    return _with_values(scenario, params, x), report
+    return _with_values(scenario, params, [float(v) for v in x]), report
 
 
 def _skipped(extra: MomentSet, defaults: bool) -> list[dict[str, str]]:

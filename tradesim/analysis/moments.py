@@ -230,7 +230,9 @@ def load_moments(path: str | Path = DEFAULT_MOMENTS) -> list[Moment]:
         if measure not in ("value", "quantity"):
             raise bad("measure", f"expected value or quantity, got {measure!r}")
         if statistic == "share" and denominator not in ("all_sectors", "all_origins"):
-            raise bad("denominator", f"a share needs all_sectors or all_origins, got {denominator!r}")
+            raise bad(
+                "denominator", f"a share needs all_sectors or all_origins, got {denominator!r}"
+            )
         if statistic == "level" and denominator:
             raise bad("denominator", "a level has no denominator")
         numbers = {}
@@ -277,9 +279,7 @@ def load_moments(path: str | Path = DEFAULT_MOMENTS) -> list[Moment]:
     return out
 
 
-def applicable(
-    moments: Sequence[Moment], scenario: Any, *, strict: bool = False
-) -> MomentSet:
+def applicable(moments: Sequence[Moment], scenario: Any, *, strict: bool = False) -> MomentSet:
     """The moments `scenario` can produce: regions known, period inside the horizon, and
     sectors present (a moment listing several sectors -- an HS group such as energy =
     energy + crude + pipeline_gas + lng -- keeps those the scenario has). A quantity needs
@@ -358,9 +358,7 @@ def simulate_moments(raw: Any, moments: Sequence[Moment]) -> np.ndarray:
             per = prices[months][:, :, None, :]
             block = np.divide(block, per, out=np.zeros_like(block), where=per > 0)
 
-        def total(
-            oo: list[int], dd: list[int], ss: list[int], block: np.ndarray = block
-        ) -> float:
+        def total(oo: list[int], dd: list[int], ss: list[int], block: np.ndarray = block) -> float:
             return float(block[:, oo][:, :, dd][:, :, :, ss].sum())
 
         if m.statistic == "level":
