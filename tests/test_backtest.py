@@ -61,7 +61,10 @@ def test_backtest_fold_scores_model_and_naive_forecasts(tmp_path):
     )
     (fold,) = result.folds
     assert fold.fit_years == [2020, 2021] and fold.test_years == [2022]
-    assert fold.report.holdout_years == [] and len(fold.report.moments) == 4  # 2022 unseen
+    # 2022 is held out of the fit (and reported out of sample)
+    assert fold.report.holdout_years == [2022]
+    assert sum(m["in_sample"] for m in fold.report.moments) == 4
+    assert {m["year"] for m in fold.report.moments if not m["in_sample"]} == {2022}
     assert len(result.rows) == 2
     for row in result.rows:
         assert row["year"] == 2022

@@ -40,6 +40,7 @@ from tradesim.analysis.calibrate import (
     calibrate,
     load_observed,
 )
+from tradesim.analysis.moments import Moment
 from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario
 
@@ -217,6 +218,7 @@ def backtest(
     leave_one_out: bool = False,
     observed: Sequence[Observation] | None = None,
     parameters: Sequence[Parameter] | None = None,
+    moments: Sequence[Moment] | None = None,
     runs: int = 20,
     replications: int = 4,
     starts: int = 3,
@@ -271,10 +273,16 @@ def backtest(
         if progress:
             progress(f"fit {_span(fit_years)} -> test {_span(test_years)}: calibrating")
         in_fit = [o for o in observed if o.year in fit_years]
+        # Every moment dated in an observed year outside the fit window is held out (the
+        # composition, currency and episode moments too), so nothing of the test years
+        # enters the fit; moments of years without observed totals (the 2014 currency
+        # shares) stay in.
         calibrated, report = calibrate(
             scenario,
-            in_fit,
+            observed,
             parameters=parameters,
+            moments=moments,
+            holdout=[y for y in years if y not in fit_years],
             replications=replications,
             starts=starts,
             max_evaluations=max_evaluations,

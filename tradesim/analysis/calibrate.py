@@ -84,7 +84,9 @@ __all__ = [
     "default_parameters",
     "import_share_scale",
     "load_observed",
+    "parameter_from_spec",
     "parse_parameter",
+    "read_moment_files",
     "scenario_field",
     "shock_field",
     "write_calibrated_scenario",
@@ -424,6 +426,59 @@ def parse_parameter(scenario: Scenario, name: str) -> tuple[Parameter, bool]:
     )
 
 
+def parameter_from_spec(scenario: Scenario, spec: str) -> Parameter:
+    """A parameter from ``NAME=LOWER:UPPER`` or ``NAME=LOWER:UPPER:START`` (the command
+    line's ``--parameter``); the start defaults to the scenario's current value (1 for an
+    import-share level), clipped to the bounds."""
+    name, eq, bounds = spec.partition("=")
+    parts = bounds.split(":")
+    try:
+        if not eq or len(parts) not in (2, 3):
+            raise ValueError
+        numbers = [float(v) for v in parts]
+    except ValueError:
+        raise CalibrationError(
+            f"--parameter {spec!r}: expected NAME=LOWER:UPPER or NAME=LOWER:UPPER:START"
+        ) from None
+    lower, upper = numbers[0], numbers[1]
+    if not (math.isfinite(lower) and math.isfinite(upper) and upper > lower):
+        raise CalibrationError(f"--parameter {spec!r}: needs finite bounds with upper > lower")
+    name = name.strip()
+    template, relative = parse_parameter(scenario, name)
+    if len(numbers) == 3:
+        start = numbers[2]
+    elif relative:
+        start = 1.0
+    else:
+        start = _current(scenario, name)
+    if not lower <= start <= upper:
+        if len(numbers) == 3:
+            raise CalibrationError(f"--parameter {spec!r}: start {start} outside the bounds")
+        start = min(max(start, lower), upper)
+    block = template.block
+    if name.startswith("shock[") and not name.endswith((".premium", ".fee_change")):
+        block = "trade"
+    return Parameter(name, template.description, lower, upper, start, template.apply, block)
+
+
+def _current(scenario: Scenario, name: str) -> float:
+    """The scenario's value of a field or shock-field parameter (0 where it is unset)."""
+    if name.startswith("shock["):
+        inner, _, field_name = name[len("shock[") :].rpartition("].")
+        index = _shock_indices(scenario, inner.split("|"))[0]
+        return float(getattr(scenario.shocks[index], field_name, 0.0) or 0.0)
+    if name.startswith("shock_size."):
+        return shock_size(scenario, name.partition(".")[2]).start
+    node: Any = scenario.model_dump(mode="json")
+    for key in _expand(name)[0]:
+        if not isinstance(node, dict) or key not in node:
+            return 0.0
+        node = node[key]
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise CalibrationError(f"parameter {name!r}: the scenario's value {node!r} is not a number")
+    return float(node)
+
+
 # Sourced bounds of the default constants. Each entry: path, lower, upper, description, source.
 ENERGY_SECTORS = ("energy", "crude", "pipeline_gas", "lng")
 DIFFERENTIATED = ("machinery", "consumer_goods", "other")
@@ -633,6 +688,26 @@ def default_moments(scenario: Scenario) -> MomentSet:
     return applicable([*load_moments(DEFAULT_MOMENTS), *shares], scenario)
 
 
+def read_moment_files(paths: Sequence[str | Path]) -> list[Moment]:
+    """Moments from files: the layout of tradesim/data/cn_ru_moments.csv, or currency shares
+    as tradesim/data/cn_ru_currency_shares.csv (told apart by the header). A path named
+    ``none`` contributes nothing (the annual totals only)."""
+    out: list[Moment] = []
+    for path in map(Path, paths):
+        if path.name.lower() == "none" and not path.exists():
+            continue
+        try:
+            with path.open(encoding="utf-8") as handle:
+                header = handle.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CalibrationError(f"{path}: cannot read moments: {exc}") from None
+        if "share_percent" in header.split(","):
+            out += currency_moments(load_currency_shares(path))
+        else:
+            out += load_moments(path)
+    return out
+
+
 FIT_WINDOW_EVENTS = DATA_DIR / "fit_window_events.yaml"
 
 
@@ -721,8 +796,9 @@ class CalibrationReport:
             f"# Calibration of `{self.scenario}`",
             "",
             f"- converged: **{'yes' if self.converged else 'NO'}** ({self.status})",
-            f"- evaluations: {self.evaluations} ({self.starts} starts per block,"
-            f" {self.replications} replications each, common random numbers)",
+            f"- evaluations: {self.evaluations} ({self.starts} optimizer starts over"
+            f" {max(len(self.blocks), 1)} block(s), {self.replications} replications each,"
+            " common random numbers)",
             f"- blocks: {'; then '.join(', '.join(b) for b in self.blocks) or 'one'}",
             f"- Jacobian rank {self.jacobian_rank} of {len(self.parameters)}, condition number "
             f"{self.jacobian_condition:.3g}",

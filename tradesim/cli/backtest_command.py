@@ -59,7 +59,7 @@ def add_parser(sub: Any) -> None:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from tradesim.analysis.backtest import backtest
-    from tradesim.analysis.calibrate import load_observed
+    from tradesim.analysis.calibrate import load_observed, parameter_from_spec, read_moment_files
     from tradesim.cli.main import _inputs, _load
     from tradesim.io.backtest_plot import plot_backtest
     from tradesim.io.outputs import OutputFolder, writing_to
@@ -70,6 +70,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise CalibrationError("give --fit YEARS and --test YEARS, or --leave-one-out")
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
+    moments = read_moment_files(args.moments) if args.moments else None
+    parameters = (
+        [parameter_from_spec(scenario, spec) for spec in args.parameter] if args.parameter else None
+    )
 
     def say(text: str) -> None:
         if not args.quiet:
@@ -84,6 +88,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             test=args.test,
             leave_one_out=args.leave_one_out,
             observed=observed,
+            moments=moments,
+            parameters=parameters,
             runs=args.runs,
             replications=args.replications,
             starts=args.starts,

@@ -489,19 +489,32 @@ EXIT_NOT_CONVERGED = 3
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from tradesim.analysis.calibrate import calibrate, load_observed, write_calibrated_scenario
+    from tradesim.analysis.calibrate import (
+        calibrate,
+        load_observed,
+        parameter_from_spec,
+        read_moment_files,
+        write_calibrated_scenario,
+    )
     from tradesim.io.outputs import check_file_target, writing_to
     from tradesim.io.results import atomic_write
 
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
+    moments = read_moment_files(args.moments) if args.moments else None
+    parameters = (
+        [parameter_from_spec(scenario, spec) for spec in args.parameter] if args.parameter else None
+    )
     stem = args.out.with_suffix("")
-    inputs = [*_inputs(args.scenario), *([args.observed] if args.observed else [])]
+    extra_inputs = [p for p in [args.observed, *(args.moments or [])] if p and p.exists()]
+    inputs = [*_inputs(args.scenario), *extra_inputs]
     for target in (args.out, Path(f"{stem}.report.json"), Path(f"{stem}.report.md")):
         check_file_target(target, force=args.force, inputs=inputs)
     calibrated, report = calibrate(
         scenario,
         observed,
+        parameters=parameters,
+        moments=moments,
         replications=args.replications,
         starts=args.starts,
         holdout=args.holdout,

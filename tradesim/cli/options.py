@@ -163,6 +163,23 @@ def calibration_options(p: argparse.ArgumentParser) -> None:
         help="observed flows (tidy CSV, see docs; default: the shipped CN-RU figures)",
     )
     p.add_argument(
+        "--moments",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="moments beyond the annual totals (CSV as tradesim/data/cn_ru_moments.csv or"
+        " cn_ru_currency_shares.csv; repeatable; replaces the shipped ones; 'none': totals only)",
+    )
+    p.add_argument(
+        "--parameter",
+        action="append",
+        default=None,
+        metavar="NAME=LO:HI[:START]",
+        help="a constant to estimate (repeatable; replaces the default set), e.g."
+        " parameters.renewal_months=6:24 or 'shock[NAME].premium=0:0.02'",
+    )
+    p.add_argument(
         "--replications", type=positive, default=4, help="runs per evaluation (default 4)"
     )
     p.add_argument(
