@@ -1188,13 +1188,18 @@ def _diagnostics(
     covariance: list[list[float]] | None = None
     se = np.full(k, math.inf)
     j = p = None
-    df = m - k
+    df = m - rank
     try:
-        bread = np.linalg.inv(jac.T @ weight @ jac)
+        # A parameter that moves nothing makes G'WG singular: the pseudo-inverse estimates
+        # the others, and its own standard error is infinite (it is named weak below).
+        bread = np.linalg.pinv(jac.T @ weight @ jac, hermitian=True)
         variance = bread @ jac.T @ weight @ omega @ weight @ jac @ bread
         variance = (variance + variance.T) / 2
         se = np.sqrt(np.clip(np.diag(variance), 0.0, None))
-        covariance = [[float(v) for v in row] for row in variance]
+        dead = np.linalg.norm(standardized, axis=0) <= tol
+        se[dead] = math.inf
+        if not dead.any():
+            covariance = [[float(v) for v in row] for row in variance]
         if df > 0:
             proj = np.eye(m) - jac @ bread @ jac.T @ weight
             var_r = proj @ omega @ proj.T
