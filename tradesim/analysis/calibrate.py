@@ -891,6 +891,10 @@ def _res(value: float, relative: bool, sign: bool = True) -> str:
 BLOCK_ORDER = ("trade", "currency")
 
 
+class _BudgetSpent(Exception):
+    """The optimizer used its model evaluations: stop it and keep the best point seen."""
+
+
 def _blocks(params: Sequence[Parameter]) -> list[list[int]]:
     names = [b for b in BLOCK_ORDER if any(p.block == b for p in params)]
     names += sorted({p.block for p in params} - set(names))
@@ -1010,31 +1014,45 @@ def calibrate(
         rng = np.random.default_rng(scenario.seed)
         statuses, success, total_starts = [], True, 0
         for idx in blocks:
+            seen: dict[str, Any] = {}
 
-            def objective(u: np.ndarray, idx: list[int] = idx) -> np.ndarray:
+            def objective(u: np.ndarray, idx: list[int] = idx, seen: dict[str, Any] = seen) -> Any:
+                if sim.evaluations >= seen["stop"]:
+                    raise _BudgetSpent
                 point = x.copy()
                 point[idx] = lower[idx] + u * span[idx]
-                return (mean_residuals(point) * root_w)[in_fit]
+                out = (mean_residuals(point) * root_w)[in_fit]
+                cost = float(out @ out) / 2
+                if cost < seen.get("cost", math.inf):
+                    seen.update(cost=cost, u=np.array(u, dtype=float))
+                return out
 
             u0s = [(x[idx] - lower[idx]) / span[idx]]
             u0s += [rng.uniform(0.2, 0.8, len(idx)) for _ in range(starts - 1)]
-            best = None
+            best_cost, best_u, message, ok = math.inf, u0s[0], "", False
             for u0 in u0s:
-                result = least_squares(
-                    objective,
-                    np.clip(u0, 0.0, 1.0),
-                    bounds=(0.0, 1.0),
-                    diff_step=0.03,
-                    max_nfev=max_evaluations,
-                    method="trf",
-                )
-                if best is None or result.cost < best.cost:
-                    best = result
-            assert best is not None
+                # max_evaluations counts model evaluations, the optimizer's finite-difference
+                # Jacobians included (least_squares' own max_nfev leaves those out).
+                seen.clear()
+                seen["stop"] = sim.evaluations + max_evaluations
+                try:
+                    result = least_squares(
+                        objective,
+                        np.clip(u0, 0.0, 1.0),
+                        bounds=(0.0, 1.0),
+                        diff_step=0.03,
+                        method="trf",
+                    )
+                    cost, u, msg, good = result.cost, result.x, result.message, result.success
+                except _BudgetSpent:
+                    cost, u = seen.get("cost", math.inf), seen.get("u", u0)
+                    msg, good = f"stopped after {max_evaluations} evaluations", False
+                if cost < best_cost:
+                    best_cost, best_u, message, ok = cost, u, msg, bool(good)
             total_starts += len(u0s)
-            x[idx] = lower[idx] + best.x * span[idx]
-            success = success and bool(best.success)
-            statuses.append(f"{params[idx[0]].block}: {best.message}")
+            x[idx] = lower[idx] + np.asarray(best_u) * span[idx]
+            success = success and ok
+            statuses.append(f"{params[idx[0]].block}: {message}")
 
         # At the estimate: central-difference Jacobian of the (unweighted) residuals, and
         # the covariance of one replication's moments from more replications.
