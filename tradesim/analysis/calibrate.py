@@ -564,6 +564,23 @@ def default_parameters(scenario: Scenario, moments: int | None = None) -> list[P
                 source=source,
             )
         )
+    crude = scenario.sectors.get("crude")
+    inner = getattr(crude, "elasticity_domestic", None)
+    if crude is not None and inner is not None and 2 * inner > inner:
+        # ESUBM of crude between the flat nest (ESUBM = ESUBD) and GTAP's "rule of two"
+        # (ESUBM = 2 x ESUBD, the value set in the baseline): tradesim/data/elasticities.csv.
+        params.append(
+            scenario_field(
+                "sectors.crude.elasticity",
+                float(inner),
+                float(2 * inner),
+                min(max(float(crude.elasticity), inner), 2 * inner),
+                description="substitution elasticity among crude origins (ESUBM)",
+                block="trade",
+                source="between ESUBD (flat nest) and 2 x ESUBD (GTAP's rule of two);"
+                " ESUBD 5.2 (IMF-ENV setting, GTAP-based; tradesim/data/elasticities.csv)",
+            )
+        )
     choice = scenario.parameters.currency_choice
     if choice.invoicing:
         present = [s for s in ENERGY_SECTORS if s in scenario.sectors]

@@ -590,6 +590,8 @@ def calibration_figure(report: Any, *, note: str = "") -> Figure:
     red. One tick per moment, labels set apart so that they never overlap."""
     plt = _pyplot()
     moments = report.moments if hasattr(report, "moments") else report["moments"]
+    # the annual totals (a report also holds composition, currency and episode moments)
+    moments = [m for m in moments if "observed_usd" in m]
     labels = [f"{m['year']}\n{m['origin']}→{m['destination']}" for m in moments]
     x = np.arange(len(moments))
     fig, (top, bottom) = plt.subplots(
