@@ -217,6 +217,7 @@ def test_estimation_reports_j_test_blocks_noise_and_identification(estimated):
     assert data["j_df"] == 6
     se = {p["name"]: p["se"] for p in data["parameters"]}
     assert se["parameters.currency_choice.sanction_loss"] == float("inf")
+    assert data["covariance"][2] == [0.0, 0.0, 0.0]  # held at its estimate in draws
 
 
 def test_a_moment_the_model_cannot_reach_rejects_it():

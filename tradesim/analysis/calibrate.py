@@ -366,9 +366,6 @@ def shock_field(
     )
 
 
-FITTED_MARK = "(fitted)"
-
-
 def shock_size(scenario: Scenario, name: str, lower: float = -0.5, upper: float = 0.5) -> Parameter:
     """The size of the shock called `name`: its `change`, or the last value of its `path`.
 
@@ -1236,8 +1233,11 @@ def _diagnostics(
         se = np.sqrt(np.clip(np.diag(variance), 0.0, None))
         dead = np.linalg.norm(standardized, axis=0) <= tol
         se[dead] = math.inf
-        if not dead.any():
-            covariance = [[float(v) for v in row] for row in variance]
+        # Stored for parameter draws with a dead parameter's row and column at 0: it is
+        # held at its estimate (the data say nothing about it; the report names it).
+        variance[dead, :] = 0.0
+        variance[:, dead] = 0.0
+        covariance = [[float(v) for v in row] for row in variance]
         if df > 0:
             proj = np.eye(m) - jac @ bread @ jac.T @ weight
             var_r = proj @ omega @ proj.T
