@@ -68,6 +68,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise CalibrationError("--runs must be 2 or more for a band")
     if not args.leave_one_out and (args.fit is None or args.test is None):
         raise CalibrationError("give --fit YEARS and --test YEARS, or --leave-one-out")
+    if args.start is not None:
+        raise CalibrationError(
+            "--start is for calibrate: a backtest's fit must not start from estimates that"
+            " saw the test years; it starts from the scenario's values"
+        )
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
     moments = read_moment_files(args.moments) if args.moments else None

@@ -494,6 +494,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         load_observed,
         parameter_from_spec,
         read_moment_files,
+        start_values,
         write_calibrated_scenario,
     )
     from tradesim.io.outputs import check_file_target, writing_to
@@ -515,6 +516,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         observed,
         parameters=parameters,
         moments=moments,
+        start=start_values(args.start) if args.start else None,
         replications=args.replications,
         starts=args.starts,
         holdout=args.holdout,

@@ -180,6 +180,13 @@ def calibration_options(p: argparse.ArgumentParser) -> None:
         " parameters.renewal_months=6:24 or 'shock[NAME].premium=0:0.02'",
     )
     p.add_argument(
+        "--start",
+        type=Path,
+        default=None,
+        metavar="REPORT",
+        help="start from the estimates of a calibration report (NAME.report.json)",
+    )
+    p.add_argument(
         "--replications", type=positive, default=4, help="runs per evaluation (default 4)"
     )
     p.add_argument(
