@@ -359,3 +359,23 @@ def test_calibrate_command_with_own_parameters_and_moments(tmp_path):
         [*args[:-1], "--force", "--parameter", "renewal=1"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "NAME=LOWER:UPPER" in bad.stderr
+
+
+def test_warm_start_from_a_report(tmp_path, estimated):
+    from tradesim.analysis.calibrate import start_values
+
+    path = tmp_path / "fit.report.json"
+    path.write_text(estimated.to_json())
+    values = start_values(path)
+    assert values == {p["name"]: p["estimate"] for p in estimated.parameters}
+    with pytest.raises(CalibrationError, match="not estimated"):
+        calibrate(
+            small(),
+            [Observation(2020, "A", "B", 1e10)],
+            start={"parameters.nothing": 1.0},
+            replications=1,
+            workers=1,
+        )
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(CalibrationError, match="not a calibration report"):
+        start_values(tmp_path / "bad.json")
