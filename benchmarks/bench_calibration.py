@@ -33,8 +33,10 @@ from tradesim.analysis.calibrate import (
     _with_events,
     calibrate,
     default_moments,
+    default_parameters,
     fit_window_events,
     load_observed,
+    start_values,
     write_calibrated_scenario,
 )
 from tradesim.analysis.moments import trade_moments
@@ -45,8 +47,12 @@ CALIBRATED = ROOT / "scenarios" / "baseline_calibrated.yaml"
 RUNS = 20
 
 
-def estimate(replications: int, max_evaluations: int, starts: int, write: bool) -> None:
+def estimate(
+    replications: int, max_evaluations: int, starts: int, write: bool, start: Path | None
+) -> None:
     scenario = load_scenario(BASELINE)
+    names = {p.name for p in default_parameters(scenario)}
+    warm = {k: v for k, v in start_values(start).items() if k in names} if start else None
     t0 = time.perf_counter()
     calibrated, report = calibrate(
         scenario,
@@ -54,6 +60,7 @@ def estimate(replications: int, max_evaluations: int, starts: int, write: bool) 
         starts=starts,
         max_evaluations=max_evaluations,
         workers=2,
+        start=warm,
     )
     wall = time.perf_counter() - t0
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -68,9 +75,7 @@ def estimate(replications: int, max_evaluations: int, starts: int, write: bool) 
     print(
         f"noise below a third of the tolerance: {len(report.moments) - len(noisy)} of"
         f" {len(report.moments)} moments;"
-        + "".join(
-            f"\n  {m['label']}: needs {m['replications_needed']} replications" for m in noisy
-        )
+        + "".join(f"\n  {m['label']}: needs {m['replications_needed']} replications" for m in noisy)
     )
     if write:
         stem = CALIBRATED.with_suffix("")
@@ -124,9 +129,12 @@ def main() -> None:
     ap.add_argument("--max-evaluations", type=int, default=12)
     ap.add_argument("--starts", type=int, default=1)
     ap.add_argument("--runs", type=int, default=RUNS)
+    ap.add_argument(
+        "--start", type=Path, default=None, help="warm start: a report's estimates (by name)"
+    )
     args = ap.parse_args()
     if not args.check:
-        estimate(args.replications, args.max_evaluations, args.starts, args.write)
+        estimate(args.replications, args.max_evaluations, args.starts, args.write, args.start)
     check(args.runs)
 
 
