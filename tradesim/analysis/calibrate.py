@@ -1357,7 +1357,7 @@ def write_calibrated_scenario(
     if "shocks" in changed:
         # A child's shocks are added to its parent's, so fitted shock sizes cannot be written
         # as an extension: write the whole calibrated scenario.
-        header.append(f"# Self-contained: {original_path} with the fitted values in place.")
+        header.append(f"# Self-contained: {extends} with the estimates in place.")
         full = calibrated.model_dump(mode="json")
         full.update(name=changed["name"], description=changed["description"])
         body = yaml.safe_dump(full, sort_keys=False)
