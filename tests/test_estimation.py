@@ -104,9 +104,9 @@ def test_simulated_moments_against_the_flows_by_hand():
     assert sim[3] == pytest.approx(100 * q2[w.currencies.index("USD")] / q2.sum())
     assert sim[4] == pytest.approx(first[:, a, [b, x]].sum())
     quantity = Moment("t", "2020", ("A",), ("B",), 1.0, measure="quantity", sectors=("energy",))
-    if getattr(w, "unit_price", None) is None:
-        with pytest.raises(CalibrationError, match="quantity"):
-            simulate_moments(raw, [quantity])
+    price = raw.price_index[w.burn_in :][:12, a, energy] * w.unit_price[energy]  # USD/bbl
+    expected = (first[:, a, b, energy].sum(axis=-1) / price).sum()
+    assert simulate_moments(raw, [quantity])[0] == pytest.approx(expected)
 
 
 def test_moments_a_scenario_cannot_produce_are_skipped_or_refused():
@@ -116,7 +116,7 @@ def test_moments_a_scenario_cannot_produce_are_skipped_or_refused():
         Moment("t", "2030", ("A",), ("B",), 1.0),
         Moment("t", "2020", ("A",), ("B",), 1.0, sectors=("soybeans",)),
         Moment("t", "2020", ("A",), ("B",), 1.0, sectors=("soybeans", "energy")),
-        Moment("t", "2020", ("A",), ("B",), 1.0, measure="quantity", sectors=("energy",)),
+        Moment("t", "2020", ("A",), ("B",), 1.0, measure="quantity", sectors=("goods",)),
     ]
     result = applicable(moments, scenario)
     assert [m.sectors for m in result.moments] == [("energy",)]  # the group keeps energy
