@@ -12,7 +12,6 @@ barred buyers and broken relationships happen too.
 from __future__ import annotations
 
 import importlib.util
-import math
 import sys
 from pathlib import Path
 
@@ -100,22 +99,16 @@ class _Referee:
                 ref.Firm(i, int(f.origin[i]), int(f.sector[i]), float(f.cutoff_rank[i]))
                 for i in range(len(f))
             ]
-        choice = world.params.currency_choice
-        return ref.Market(
+        return ref.market_of(
+            world,
+            policy,
             month=month,
             keys=keys,
             firm_w=firm_w,
             ext_w=ext_w,
             cur_w=cur_w,
-            cutoff=policy.cutoff,
-            embargo=policy.embargo,
-            barred=policy.barred,
             firms=self.firms,
-            n_agent=world.n_agent,
-            n_regions=world.n_regions,
             firms_per_group=f.per_group,
-            incumbency_bonus=math.exp(choice.cost_sensitivity * choice.switching_cost),
-            renewal_months=world.renewal_months,
         )
 
     def compare(self, world, state) -> None:

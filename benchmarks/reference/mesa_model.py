@@ -28,7 +28,6 @@ Needs the optional `bench` extra: pip install -e ".[bench]".
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -202,22 +201,16 @@ class TradeModel(mesa.Model):
                 w, st.firms, firm_w, ext_w, self.spend, cap_units * unit_price[:, None, :]
             )
         cur_w = currency_weights(w, policy, st.network_share, st.market_share)
-        choice = w.params.currency_choice
-        self.market = pa.Market(
+        self.market = pa.market_of(
+            w,
+            policy,
             month=month,
             keys=self.keys,
             firm_w=firm_w,
             ext_w=ext_w,
             cur_w=cur_w,
-            cutoff=policy.cutoff,
-            embargo=policy.embargo,
-            barred=policy.barred,
             firms=self.firm_records,
-            n_agent=w.n_agent,
-            n_regions=w.n_regions,
             firms_per_group=st.firms.per_group,
-            incumbency_bonus=math.exp(choice.cost_sensitivity * choice.switching_cost),
-            renewal_months=w.renewal_months,
         )
         buyers = self.agents_by_type[BuyerAgent]
         # 2-3. Relationships: forced switches, then renewals.

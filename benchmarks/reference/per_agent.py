@@ -158,6 +158,38 @@ class Market:
         return self._totals[d, s]
 
 
+def market_of(
+    world: Any,
+    policy: Any,
+    *,
+    month: int,
+    keys: dict[str, int],
+    firm_w: Any,
+    ext_w: Any,
+    cur_w: Any,
+    firms: list[Firm],
+    firms_per_group: int,
+) -> Market:
+    """The month's Market from the engine's World and Policy and the month's weights."""
+    choice = world.params.currency_choice
+    return Market(
+        month=month,
+        keys=keys,
+        firm_w=firm_w,
+        ext_w=ext_w,
+        cur_w=cur_w,
+        cutoff=policy.cutoff,
+        embargo=policy.embargo,
+        barred=policy.barred,
+        firms=firms,
+        n_agent=world.n_agent,
+        n_regions=world.n_regions,
+        firms_per_group=firms_per_group,
+        incumbency_bonus=math.exp(choice.cost_sensitivity * choice.switching_cost),
+        renewal_months=world.renewal_months,
+    )
+
+
 # ---------------------------------------------------------------- one buyer's decisions
 
 
