@@ -43,7 +43,7 @@ from tradesim.analysis.welfare import PAIRED_ATTRS, paired_metrics
 from tradesim.errors import ScenarioError, SimulationError, TradesimError
 from tradesim.io.bands import across_runs, bands_table, quantile_coord, quantile_levels
 from tradesim.io.currency import Frequency, share_statistics
-from tradesim.io.metadata import describe, global_attrs
+from tradesim.io.metadata import FLOW_VARIABLES, describe, global_attrs
 from tradesim.io.outputs import FolderLock, mark_output, output_name
 from tradesim.io.results import (
     SimulationResult,
@@ -93,17 +93,6 @@ SUMMARY_VARIABLES = (
     "relationships",
     "price_index",
 )
-#: Variables whose annual value is a sum of months (the others: mean over months).
-ANNUAL_SUMS = {
-    "shipped_usd",
-    "delivered_usd",
-    "settled_usd",
-    "frozen_usd",
-    "financing_cost_usd",
-    "switching_cost_usd",
-    "tariff_revenue_usd",
-    "exports_usd",
-}
 DEFAULT_QUANTILES = (0.05, 0.95)
 _SUMMARY_BUDGET_BYTES = 16 * 2**20  # per variable and chunk of years
 
@@ -607,7 +596,7 @@ def summarize(
                 stack = stack.sum(axis=summed)
             if annual:
                 yr = years[lo:hi]
-                agg = np.add.reduceat if name in ANNUAL_SUMS else _mean_reduceat
+                agg = np.add.reduceat if name in FLOW_VARIABLES else _mean_reduceat
                 starts = np.flatnonzero(np.r_[True, yr[1:] != yr[:-1]])
                 stack = agg(stack, starts, axis=1)
             pieces.append(_statistics(stack, levels))

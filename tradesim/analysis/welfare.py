@@ -40,7 +40,7 @@ from tradesim.model.world import build_world
 from tradesim.scenario import Scenario
 from tradesim.scenario.focus import Route
 
-__all__ = ["WELFARE_COMPONENTS", "paired_metrics", "welfare"]
+__all__ = ["WELFARE_COMPONENTS", "horizon_rows", "paired_metrics", "welfare"]
 
 #: Components that add up to `welfare_usd`, in the order they are reported.
 WELFARE_COMPONENTS = (
@@ -386,3 +386,27 @@ def paired_metrics(
     w["welfare_horizon_usd"] = horizon
     w["welfare_world_horizon_usd"] = horizon.sum("region")
     return describe(xr.merge([metrics, w], compat="override", join="outer"), PAIRED_ATTRS)
+
+
+def horizon_rows(
+    metrics: xr.Dataset, columns: Sequence[str], limits: tuple[float, float] | None
+) -> list[tuple[str, list[float], tuple[float, float] | None]]:
+    """Welfare over the horizon, USD billion, by region and then for the world: each of
+    `columns` (means across the paired runs, summed over years) and, with `limits`, the band
+    of each run's total over the horizon. What the CLI and the report tables print."""
+    billion = 1e9
+    means = xr.Dataset({c: metrics[f"{c}_mean"].sum("year") / billion for c in columns})
+    out = []
+    for region in [*(str(r) for r in means["region"].values), "world"]:
+        if region == "world":
+            row, total = means.sum("region"), metrics["welfare_world_horizon_usd"]
+        else:
+            row = means.sel(region=region)
+            total = metrics["welfare_horizon_usd"].sel(region=region)
+        values = [float(row[c]) for c in columns]
+        bounds = None
+        if limits:
+            lo, hi = (float(total.sel(quantile=q)) / billion for q in limits)
+            bounds = (lo, hi)
+        out.append((region, values, bounds))
+    return out

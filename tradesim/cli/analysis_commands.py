@@ -72,28 +72,19 @@ def format_welfare(metrics: Any) -> list[str]:
     """Welfare over the horizon by region and for the world, USD billion: the components,
     the total, and the SMART partial-equilibrium measure beside it (means across paired
     runs; with a band, the band of each run's total over the horizon)."""
-    import xarray as xr
-
-    from tradesim.analysis.welfare import WELFARE_COMPONENTS
+    from tradesim.analysis.welfare import WELFARE_COMPONENTS, horizon_rows
     from tradesim.cli.tables import aligned
     from tradesim.io.bands import band, band_label
 
     cols = [*(f"welfare_{c}" for c in WELFARE_COMPONENTS), "welfare_usd", "smart_welfare_usd"]
     heads = ["consumer", "producer", "tariff rev.", "frozen", "settlement", "total", "SMART"]
-    means = xr.Dataset({c: metrics[f"{c}_mean"].sum("year") / 1e9 for c in cols})
     limits = band(metrics)
     header = ["", *heads] + ([band_label(limits) + " of total"] if limits else [])
     rows = [header]
-    for region in [*(str(r) for r in means["region"].values), "world"]:
-        if region == "world":
-            row, total = means.sum("region"), metrics["welfare_world_horizon_usd"]
-        else:
-            row = means.sel(region=region)
-            total = metrics["welfare_horizon_usd"].sel(region=region)
-        cells = [region, *(f"{float(row[c]):+.3f}" for c in cols)]
-        if limits:
-            lo, hi = (float(total.sel(quantile=q)) / 1e9 for q in limits)
-            cells.append(f"[{lo:+.3f}, {hi:+.3f}]")
+    for region, values, bounds in horizon_rows(metrics, cols, limits):
+        cells = [region, *(f"{v:+.3f}" for v in values)]
+        if bounds:
+            cells.append(f"[{bounds[0]:+.3f}, {bounds[1]:+.3f}]")
         rows.append(cells)
     return [
         "Welfare over the horizon, USD billion (exact CES consumer surplus, producer price "
@@ -163,13 +154,21 @@ def _outputs(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _study(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A study's parser with what every study takes: SCENARIO and its options, --out,
+    --output and where its runs execute."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help)
+    p.add_argument("scenario", type=Path, metavar="SCENARIO")
+    options.scenario_options(p)
+    p.add_argument("--out", type=Path, default=None, help=f"folder (default out/{name}/NAME)")
+    _outputs(p)
+    options.executor_options(p, runs_help="runs per point")
+    return p
+
+
 def add_commands(sub: Any) -> None:
     """Add attribute, sweep and sensitivity to the `tradesim` sub-command parsers."""
-    att = sub.add_parser(
-        "attribute", help="split a scenario's effect over its shocks (Shapley values)"
-    )
-    att.add_argument("scenario", type=Path, metavar="SCENARIO")
-    options.scenario_options(att)
+    att = _study(sub, "attribute", "split a scenario's effect over its shocks (Shapley values)")
     att.add_argument(
         "--base",
         type=Path,
@@ -195,15 +194,10 @@ def add_commands(sub: Any) -> None:
         "--permutations", type=options.positive, default=64, help="sampled orders beyond 8 groups"
     )
     options.quantile_option(att, "band quantiles over runs")
-    att.add_argument("--out", type=Path, default=None, help="folder (default out/attribute/NAME)")
-    _outputs(att)
-    options.executor_options(att, runs_help="runs per point")
 
-    sweep = sub.add_parser(
-        "sweep", help="run a grid (or list) of parameter and shock-size values: a tidy table"
+    sweep = _study(
+        sub, "sweep", "run a grid (or list) of parameter and shock-size values: a tidy table"
     )
-    sweep.add_argument("scenario", type=Path, metavar="SCENARIO")
-    options.scenario_options(sweep)
     sweep.add_argument(
         "--vary",
         dest="vary",
@@ -226,15 +220,10 @@ def add_commands(sub: Any) -> None:
         default=None,
         help="pair every point with this base (then outputs are changes; welfare allowed)",
     )
-    sweep.add_argument("--out", type=Path, default=None, help="folder (default out/sweep/NAME)")
-    _outputs(sweep)
-    options.executor_options(sweep, runs_help="runs per point")
 
-    sens = sub.add_parser(
-        "sensitivity", help="global sensitivity: Sobol or Morris indices of outputs (SALib)"
+    sens = _study(
+        sub, "sensitivity", "global sensitivity: Sobol or Morris indices of outputs (SALib)"
     )
-    sens.add_argument("scenario", type=Path, metavar="SCENARIO")
-    options.scenario_options(sens)
     sens.add_argument(
         "--range",
         dest="ranges",
@@ -252,11 +241,6 @@ def add_commands(sub: Any) -> None:
         help="Sobol base samples N (N(2D+2) runs; a power of 2) or Morris trajectories",
     )
     sens.add_argument("--seed", type=int, default=0, help="seed of the sample design")
-    sens.add_argument(
-        "--out", type=Path, default=None, help="folder (default out/sensitivity/NAME)"
-    )
-    _outputs(sens)
-    options.executor_options(sens, runs_help="runs per point")
 
 
 # ----------------------------------------------------------------------------- commands

@@ -261,23 +261,16 @@ def _totals_table(alt: str, metrics: xr.Dataset) -> _Table:
 def _welfare_table(alt: str, metrics: xr.Dataset) -> _Table:
     """Welfare over the horizon by region and for the world: components (means across the
     paired runs) and the total with the band of each run's total."""
-    from tradesim.analysis.welfare import WELFARE_COMPONENTS
+    from tradesim.analysis.welfare import WELFARE_COMPONENTS, horizon_rows
 
     cols = [*(f"welfare_{c}" for c in WELFARE_COMPONENTS), "welfare_usd"]
     heads = ["consumer", "producer", "tariff revenue", "frozen", "settlement", "total"]
-    means = xr.Dataset({c: metrics[f"{c}_mean"].sum("year") / BILLION for c in cols})
     limits = band(metrics)
     rows = []
-    for region in [*(str(r) for r in means["region"].values), "world"]:
-        if region == "world":
-            row, total = means.sum("region"), metrics["welfare_world_horizon_usd"]
-        else:
-            row = means.sel(region=region)
-            total = metrics["welfare_horizon_usd"].sel(region=region)
-        cells = [region, *(_num(float(row[c]), True) for c in cols)]
-        if limits:
-            lo, hi = (float(total.sel(quantile=q)) / BILLION for q in limits)
-            cells.append(f"[{_num(lo, True)}, {_num(hi, True)}]")
+    for region, values, bounds in horizon_rows(metrics, cols, limits):
+        cells = [region, *(_num(v, True) for v in values)]
+        if bounds:
+            cells.append(f"[{_num(bounds[0], True)}, {_num(bounds[1], True)}]")
         rows.append(cells)
     extra = [band_label(limits) + " of total"] if limits else []
     return _Table(
