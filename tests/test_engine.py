@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 from tradesim import scenario_from_dict, simulate
+from tradesim.model.world import build_world
 
 from .factories import frictionless, small, small_dict
 
@@ -280,3 +281,39 @@ def test_three_tariffs_on_one_target_are_bit_identical_in_any_order():
     results = [simulate(small(shocks=list(p))).data for p in itertools.permutations(tariffs)]
     for other in results[1:]:
         xr.testing.assert_identical(results[0], other)
+
+
+def _imports_of_a(data: dict) -> xr.DataArray:
+    """A's monthly shipped imports from B by sector."""
+    shipped = simulate(scenario_from_dict(data)).data.shipped_usd
+    return shipped.sel(origin="B", destination="A").sum("currency")
+
+
+def test_deflator_makes_budgets_nominal():
+    """In the CES limit (no capacity, monthly renewal) A's spending on each sector scales with
+    its home-currency deflator month by month, and a constant deflator changes nothing."""
+    base = frictionless()
+    inflating = frictionless()
+    inflating["economies"]["A"]["deflator"] = {"2020": 1.0, "2021": 1.1}
+    constant = frictionless()
+    constant["economies"]["A"]["deflator"] = 3.0
+    flat, up = _imports_of_a(base), _imports_of_a(inflating)
+    xr.testing.assert_identical(_imports_of_a(constant), flat)
+    world = build_world(scenario_from_dict(inflating))
+    deflator = world.deflator[world.burn_in :, 0]
+    ratio = (up / flat).transpose("month", "sector").values  # shipped = ordered that month
+    np.testing.assert_allclose(ratio, np.repeat(deflator[:, None], 2, axis=1), rtol=1e-9)
+    assert deflator[-1] > 1.05
+
+
+def test_deflator_that_tracks_the_currency_leaves_usd_budgets_flat():
+    """fx_budget_elasticity = 1: budgets fixed in home currency. Prices rising as fast as the
+    currency falls leave the USD value of A's imports where it was."""
+    base = frictionless()
+    moved = frictionless()
+    moved["parameters"]["fx_budget_elasticity"] = 1.0
+    moved["parameters"]["pass_through"] = 0.0
+    base["parameters"]["pass_through"] = 0.0
+    moved["currencies"]["AAC"]["per_usd"] = {"2020": 5.0, "2021": 6.0}
+    moved["economies"]["A"]["deflator"] = {"2020": 5.0, "2021": 6.0}
+    np.testing.assert_allclose(_imports_of_a(moved).values, _imports_of_a(base).values, rtol=1e-9)

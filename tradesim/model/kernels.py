@@ -143,10 +143,11 @@ def _set_capacity(
 
 
 def spend_factor(world: World, row: int, policy: Policy) -> F64:
-    """(D, O, S) customs value per USD of base budget: demand, FX, prices, tariffs."""
+    """(D, O, S) customs value per USD of base budget: real demand x home-currency deflator
+    (nominal spending), its USD value at the exchange rate, sector prices, tariffs."""
     w = world
     budget = (
-        (w.demand[row] * policy.demand)[:, None]
+        (w.demand[row] * policy.demand * w.deflator[row])[:, None]
         * fx_factor(w, row, policy, w.params.fx_budget_elasticity)[:, None]
         * price_level(w, row, policy)[None, :] ** (1.0 - w.demand_price_elasticity)[None, :]
     )

@@ -88,6 +88,7 @@ class World:
     burn_in: int
     per_usd: F64  # (T, C) units of currency per USD
     demand: F64  # (T, R) real demand index, 1 at month 0
+    deflator: F64  # (T, R) home-currency price index of spending, 1 at month 0
     world_price: F64  # (T, S) world price index, 1 at month 0
     absorption_usd: F64  # (R, S) base spending per month, USD
     origin_shares: F64  # (D, O, S) base-year origin shares, sum over O is 1
@@ -163,6 +164,8 @@ def build_world(scenario: Scenario) -> World:
     per_usd = np.stack([path_values(c.per_usd, s.start, months) for c in s.currencies.values()], 1)
     demand = np.stack([path_values(r.demand, s.start, months) for r in regions_spec.values()], 1)
     demand = demand / demand[s.burn_in_months]
+    deflator = np.stack([path_values(r.deflator, s.start, months) for r in regions_spec.values()], 1)
+    deflator = deflator / deflator[s.burn_in_months]
     world_price = np.stack(
         [path_values(sec.world_price, s.start, months) for sec in s.sectors.values()], 1
     )
@@ -218,6 +221,7 @@ def build_world(scenario: Scenario) -> World:
         burn_in=s.burn_in_months,
         per_usd=per_usd,
         demand=demand,
+        deflator=deflator,
         world_price=world_price,
         absorption_usd=absorption,
         origin_shares=shares,

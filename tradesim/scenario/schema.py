@@ -264,6 +264,11 @@ class RegionSpec(_Model):
 
     currency: str = Field(description="home currency (a key of currencies)")
     demand: PositivePath = Field(1.0, description="real demand index path")
+    deflator: PositivePath = Field(
+        1.0,
+        description="price index of spending in home currency (GDP deflator): with demand it"
+        " makes budgets nominal, converted to USD at the exchange rate",
+    )
     absorption_usd_bn: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(
         description="base-year spending per sector, USD billion a year, all origins (at most"
         " 1e6: ten times world GDP, about USD 1e5 billion by the World Bank's WDI)"
