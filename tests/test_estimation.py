@@ -93,6 +93,8 @@ def test_simulated_moments_against_the_flows_by_hand():
         Moment("t", "2020-Q2", ("A",), ("B",), 1.0, "share", currency="USD",
                denominator="all_currencies", unit="percent", tolerance=5.0),
         Moment("t", "2020", ("A",), ("World",), 1.0),
+        Moment("t", "2020", ("World",), ("B",), 1.0, "share", currency="USD",
+               denominator="all_currencies", unit="percent", tolerance=5.0),
     ]  # fmt: skip
     sim = simulate_moments(raw, moments)
     ab = first[:, a, b].sum()
@@ -103,6 +105,8 @@ def test_simulated_moments_against_the_flows_by_hand():
     q2 = shipped[3:6, a, b].sum(axis=(0, 1))
     assert sim[3] == pytest.approx(100 * q2[w.currencies.index("USD")] / q2.sum())
     assert sim[4] == pytest.approx(first[:, a, [b, x]].sum())
+    into_b = first[:, [a, x], b].sum(axis=(0, 1, 2))  # B's imports from every other region
+    assert sim[5] == pytest.approx(100 * into_b[w.currencies.index("USD")] / into_b.sum())
     quantity = Moment("t", "2020", ("A",), ("B",), 1.0, measure="quantity", sectors=("energy",))
     price = raw.price_index[w.burn_in :][:12, a, energy] * w.unit_price[energy]  # USD/bbl
     expected = (first[:, a, b, energy].sum(axis=-1) / price).sum()

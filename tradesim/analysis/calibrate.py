@@ -632,6 +632,21 @@ def default_parameters(scenario: Scenario, moments: int | None = None) -> list[P
                     " USD's 0.2% and twice the ruble's conversion fee",
                 )
             )
+        eu = {**scenario.economies, **scenario.external_regions}.get("EU")
+        if eu is not None and eu.currency == "EUR":
+            params.append(
+                scenario_field(
+                    "parameters.currency_choice.importer_currency.EU",
+                    0.0,
+                    4.0,
+                    min(choice.importer_currency.get("EU", 0.0), 4.0),
+                    description="utility of the euro in the euro area's imports (LCP)",
+                    block="currency",
+                    source="0 (sector conventions only) to 4: local-currency pricing set by the"
+                    " importer's market (Kamps 2006); identified by Eurostat's euro share of"
+                    " extra-EU imports, 35% in 2018 (tradesim/data/eu_invoicing.csv)",
+                )
+            )
         for event_names, fname, lo, hi, source in _CURRENCY_EVENTS:
             if set(event_names) <= names:
                 params.append(shock_field(scenario, event_names, fname, lo, hi, source=source))
@@ -1400,16 +1415,6 @@ class ShareObservation:
     target: bool = True
     source: str = ""
 
-    def months(self, start: dt.date, n_months: int) -> np.ndarray:
-        """Indices of the reported months the period covers (empty if outside)."""
-        year = int(self.period[:4])
-        first, last = 1, 12
-        if len(self.period) > 4:
-            q = int(self.period[-1])
-            first, last = 3 * q - 2, 3 * q
-        idx = [(year - start.year) * 12 + m - start.month for m in range(first, last + 1)]
-        return np.array([i for i in idx if 0 <= i < n_months], dtype=int)
-
 
 def load_currency_shares(
     path: str | Path = OBSERVED_CURRENCY_SHARES, *, targets_only: bool = False
@@ -1444,51 +1449,3 @@ def load_currency_shares(
         if obs.target or not targets_only:
             out.append(obs)
     return out
-
-
-def share_moments(
-    shipped: np.ndarray,
-    regions: Sequence[str],
-    currencies: Sequence[str],
-    start: dt.date,
-    observed: Sequence[ShareObservation],
-) -> np.ndarray:
-    """Simulated shares (percent) for each observation from reported monthly shipped flows
-    (month, O, D, S, C). "World" as a destination means every other region."""
-    out = []
-    for obs in observed:
-        months = obs.months(start, shipped.shape[0])
-        o = regions.index(obs.origin)
-        if obs.destination == "World":
-            dests = [d for d in range(len(regions)) if d != o]
-        else:
-            dests = [regions.index(obs.destination)]
-        value = shipped[months][:, o, dests].sum(axis=(0, 1, 2))  # (C,)
-        total = value.sum()
-        c = currencies.index(obs.currency)
-        out.append(100.0 * value[c] / total if total > 0 else np.nan)
-    return np.array(out)
-
-
-def _share_draw(scenario: Scenario, index: int, observed: Sequence[ShareObservation]) -> Any:
-    from tradesim.analysis.ensemble import run_seed
-    from tradesim.model.engine import run_engine
-
-    raw = run_engine(scenario, run_seed(scenario, index))
-    w = raw.world
-    shipped = raw.flows["shipped"][w.burn_in :]
-    return share_moments(shipped, w.regions, w.currencies, w.start, observed)
-
-
-def simulated_currency_shares(
-    scenario: Scenario,
-    observed: Sequence[ShareObservation],
-    *,
-    replications: int = 20,
-    pool: Executor | None = None,
-) -> np.ndarray:
-    """(replications, K) simulated shares, percent, for the observations (seeds fixed)."""
-    if pool is None:
-        return np.array([_share_draw(scenario, i, observed) for i in range(replications)])
-    futures = [pool.submit(_share_draw, scenario, i, observed) for i in range(replications)]
-    return np.array([f.result() for f in futures])

@@ -55,16 +55,17 @@ DEFAULT_MOMENTS = DATA_DIR / "cn_ru_moments.csv"
 Statistic = Literal["level", "share"]
 Measure = Literal["value", "quantity"]
 Denominator = Literal["", "all_sectors", "all_origins", "all_currencies"]
-WORLD = "World"  # as a destination: every region but the origin
+WORLD = "World"  # every region but the other end of the flow
 
 
 @dataclass(frozen=True)
 class Moment:
     """One observed statistic and how to compute it from a run.
 
-    `origins`/`destinations` select directions (``World`` as the destination: every other
-    region); `sectors` the sectors summed (empty: every sector); `currency` the settlement
-    currency of a currency share. `period` is ``YYYY`` or ``YYYY-Qn``.
+    `origins`/`destinations` select directions (``World`` as the destination: every region
+    but the origin; as the origin: every region but the destination); `sectors` the sectors
+    summed (empty: every sector); `currency` the settlement currency of a currency share.
+    `period` is ``YYYY`` or ``YYYY-Qn``.
     """
 
     group: str
@@ -346,11 +347,16 @@ def simulate_moments(raw: Any, moments: Sequence[Moment]) -> np.ndarray:
     n = shipped.shape[0]
     for k, m in enumerate(moments):
         months = m.months(w.start.year, w.start.month, n)
-        o = [regions.index(r) for r in m.origins]
-        if m.destinations == (WORLD,):
-            d = [j for j in range(len(regions)) if j not in o]
-        else:
+        if m.origins == (WORLD,):
             d = [regions.index(r) for r in m.destinations]
+            o = [j for j in range(len(regions)) if j not in d]
+        else:
+            o = [regions.index(r) for r in m.origins]
+            d = (
+                [j for j in range(len(regions)) if j not in o]
+                if m.destinations == (WORLD,)
+                else [regions.index(r) for r in m.destinations]
+            )
         s = [sectors.index(x) for x in m.sectors] if m.sectors else list(range(len(sectors)))
         block = shipped[months].sum(axis=4)  # (month, O, D, S)
         if m.measure == "quantity":

@@ -164,7 +164,9 @@ def build_world(scenario: Scenario) -> World:
     per_usd = np.stack([path_values(c.per_usd, s.start, months) for c in s.currencies.values()], 1)
     demand = np.stack([path_values(r.demand, s.start, months) for r in regions_spec.values()], 1)
     demand = demand / demand[s.burn_in_months]
-    deflator = np.stack([path_values(r.deflator, s.start, months) for r in regions_spec.values()], 1)
+    deflator = np.stack(
+        [path_values(r.deflator, s.start, months) for r in regions_spec.values()], 1
+    )
     deflator = deflator / deflator[s.burn_in_months]
     world_price = np.stack(
         [path_values(sec.world_price, s.start, months) for sec in s.sectors.values()], 1

@@ -326,7 +326,8 @@ class CurrencyChoice(_Model):
     # large and its currency international, exporters to it invoice in its currency more
     # than the sector conventions say (Kamps 2006, ECB WP 665: the euro's use in trade with
     # the euro area; Eurostat 2019: 35% of extra-EU goods imports invoiced in euro in 2018).
-    # Default: none (no published utility; benchmarks/russia_receipts.py measures one).
+    # Default: none (no published utility; `tradesim calibrate` estimates the euro area's from
+    # Eurostat's share, tradesim/data/cn_ru_currency_shares.csv).
     importer_currency: dict[str, Annotated[float, Field(ge=-20, le=20)]] = Field(
         default_factory=dict,
         description="utility of the destination's own currency on imports into each listed"
