@@ -226,11 +226,20 @@ class _Run:
 
 
 def run_engine(
-    scenario: Scenario, seed: int | np.random.SeedSequence | None = None, *, check: bool = False
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | Streams | None = None,
+    *,
+    check: bool = False,
 ) -> RawRun:
-    """Run one simulation of `scenario` and return its raw arrays."""
+    """Run one simulation of `scenario` and return its raw arrays.
+
+    `seed` may be a ready `Streams` (benchmarks/noise.py passes one whose streams have
+    different seeds, to attribute run-to-run variance to one source of randomness)."""
     world = build_world(scenario)
-    streams = Streams(scenario.seed if seed is None else seed)
+    if isinstance(seed, Streams):
+        streams = seed
+    else:
+        streams = Streams(scenario.seed if seed is None else seed)
     t0 = time.perf_counter()
     run = _Run(scenario, world, streams, check)
     env = simpy.Environment(initial_time=-world.burn_in)
