@@ -12,8 +12,9 @@ sd(one run) / sqrt(R). The annual totals have a 3% tolerance, so their noise sho
    others at the scenario's own seed:
      buyers         budgets and cut-off ranks of buyers ("buyers")
      firms          productivities and cut-off ranks of firms ("firms")
-     relationships  renewal dates, origin and supplier choices, forced switches
-                    ("origin", "firm", "duration", "switch")
+     origin         which origin a renewing buyer chooses ("origin")
+     renewal        renewal dates, supplier within the origin, forced switches
+                    ("duration", "firm", "switch")
      currency       settlement-currency choices ("currency")
    (shares of the all-varying variance; they add to about 1 when the sources act additively);
 3. the variance of each annual total attributed to sectors: cov(sector flow, total) /
@@ -21,7 +22,7 @@ sd(one run) / sqrt(R). The annual totals have a 3% tolerance, so their noise sho
 
 Usage: python benchmarks/noise.py [SCENARIO] [--runs 12] [--replications 8]
        [--set population.buyers_per_sector=...]
-The default (12 runs for each of the 5 designs, 60 runs) takes about a minute on a quiet core.
+The default (12 runs for each of the 6 designs, 72 runs) takes about a minute on a quiet core.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ PAIRS = (("CN", "RU"), ("RU", "CN"))
 SOURCES: dict[str, tuple[str, ...]] = {
     "buyers": ("buyers",),
     "firms": ("firms",),
-    "relationships": ("origin", "firm", "duration", "switch"),
+    "origin": ("origin",),
+    "renewal": ("duration", "firm", "switch"),
     "currency": ("currency",),
 }
 

@@ -139,7 +139,7 @@ class TradeModel(mesa.Model):
         self.world = w = build_world(scenario)
         streams = Streams(seed)
         firms = make_firms(w, scenario.population.firms_per_sector, streams.generator("firms"))
-        buyers = make_buyers(w, scenario.population.buyers_per_sector, streams.generator("buyers"))
+        buyers = make_buyers(w, scenario.population.buyers(w.sectors), streams.generator("buyers"))
         self.keys = {name: streams.key(name) for name in kernels.RANDOM_STREAMS}
         # Aggregate state (taste weights, base prices, capacities, currency shares) is set
         # as the engine sets it; the agents' own state lives in the agents.

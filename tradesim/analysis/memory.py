@@ -30,7 +30,7 @@ def estimate_run_bytes(scenario: Scenario) -> int:
     """Peak memory of one run of `scenario`, in bytes (an estimate, rounded up)."""
     n_agent = len(scenario.economies)
     n_sectors = len(scenario.sectors)
-    buyers = scenario.population.buyers_per_sector * n_sectors * n_agent
+    buyers = sum(scenario.population.buyers(list(scenario.sectors))) * n_agent
     firms = scenario.population.firms_per_sector * n_sectors * n_agent
     months = scenario.n_months + scenario.burn_in_months
     regions = len(scenario.regions)

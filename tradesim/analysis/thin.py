@@ -50,7 +50,13 @@ def thin_routes(result: SimulationResult, minimum: int = MINIMUM_RELATIONSHIPS) 
     relationships on average, thinnest first."""
     data = result.data
     agents = list(result.scenario.economies)
-    buyers = result.scenario.population.buyers_per_sector
+    per_sector = dict(
+        zip(
+            data.sector.values,
+            result.scenario.population.buyers(list(map(str, data.sector.values))),
+            strict=True,
+        )
+    )
     regions = {**result.scenario.economies, **result.scenario.external_regions}
     rel = data.relationships.sum("currency").sel(destination=agents).mean("month")
     value = data.shipped_usd.sum("currency").sel(destination=agents).sum("month")
@@ -65,6 +71,7 @@ def thin_routes(result: SimulationResult, minimum: int = MINIMUM_RELATIONSHIPS) 
                 if v > 0 and n < minimum:
                     # The count itself is a draw: scale from the smaller of it and the
                     # base-year expectation (buyers x share), with a 20% margin.
+                    buyers = per_sector[s]
                     share = regions[d].origin_shares.get(str(s), {}).get(str(o), 0.0)
                     expected = buyers * share if share > 0 else n
                     need = math.ceil(1.2 * buyers * minimum / max(min(n, expected), 0.5))

@@ -7,6 +7,7 @@ contiguous slice and those of one (sector, origin) a sub-slice. Buyers are order
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -64,7 +65,7 @@ class Buyers:
     currency: NDArray[np.int8]
     end_month: NDArray[np.int32]  # month in which the relationship is renewed
     cutoff_rank: NDArray[np.float32]
-    per_group: int  # buyers per (destination, sector)
+    per_group: tuple[int, ...]  # buyers per (destination, sector) group, by sector
 
     def __post_init__(self) -> None:
         n = _check_equal_lengths(self)
@@ -92,23 +93,36 @@ def make_firms(world: World, n_per_group: int, rng: np.random.Generator) -> Firm
     )
 
 
-def make_buyers(world: World, n_per_group: int, rng: np.random.Generator) -> Buyers:
-    """Draw buyer budgets (log-normal) that add up to each group's base absorption."""
+def make_buyers(world: World, n_per_group: int | Sequence[int], rng: np.random.Generator) -> Buyers:
+    """Draw buyer budgets (log-normal) that add up to each group's base absorption.
+
+    `n_per_group` is the buyers of each (destination, sector) group: one count, or one per
+    sector (the same in every destination). The draws are one stream in buyer order, so a
+    per-sector count equal in every sector draws exactly what the single count draws.
+    """
     A, S = world.n_agent, world.n_sectors
-    n = A * S * n_per_group
+    counts = np.broadcast_to(np.asarray(n_per_group, dtype=np.int64), (S,))
+    sizes = np.tile(counts, A)  # buyers of each (destination, sector) group, in buyer order
+    n = int(sizes.sum())
     sigma = world.params.budget_dispersion
-    weight = rng.lognormal(0.0, sigma, (A * S, n_per_group))
-    weight /= weight.sum(axis=1, keepdims=True)
-    total = world.absorption_usd[:A].reshape(A * S, 1)
-    budget = np.rint(weight * total).astype(np.int64).ravel()
+    total = world.absorption_usd[:A].reshape(A * S)
+    if (counts == counts[0]).all():
+        per = int(counts[0])
+        weight = rng.lognormal(0.0, sigma, (A * S, per))
+        weight /= weight.sum(axis=1, keepdims=True)
+        budget = np.rint(weight * total[:, None]).astype(np.int64).ravel()
+    else:
+        flat = rng.lognormal(0.0, sigma, n)
+        group = np.repeat(np.arange(A * S), sizes)
+        budget = np.rint(flat / np.bincount(group, flat)[group] * total[group]).astype(np.int64)
     return Buyers(
-        destination=np.repeat(np.arange(A, dtype=np.int16), S * n_per_group),
-        sector=np.tile(np.repeat(np.arange(S, dtype=np.int16), n_per_group), A),
+        destination=np.repeat(np.arange(A, dtype=np.int16), sizes.reshape(A, S).sum(axis=1)),
+        sector=np.repeat(np.tile(np.arange(S, dtype=np.int16), A), sizes),
         budget=budget,
         option=np.full(n, NO_SUPPLIER, dtype=np.int32),
         origin=np.zeros(n, dtype=np.int16),
         currency=np.zeros(n, dtype=np.int8),
         end_month=np.full(n, -world.burn_in, dtype=np.int32),
         cutoff_rank=rng.random(n, dtype=np.float32),
-        per_group=n_per_group,
+        per_group=tuple(int(c) for c in counts),
     )

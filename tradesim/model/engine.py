@@ -83,7 +83,7 @@ class _Run:
         self.intensity = np.zeros(len(self.shocks))
         self._last_intensity = self.intensity.copy()
         firms = make_firms(w, scenario.population.firms_per_sector, streams.generator("firms"))
-        buyers = make_buyers(w, scenario.population.buyers_per_sector, streams.generator("buyers"))
+        buyers = make_buyers(w, scenario.population.buyers(w.sectors), streams.generator("buyers"))
         self.keys = {name: streams.key(name) for name in kernels.RANDOM_STREAMS}
         self.state = MarketState.empty_books(w, firms, buyers)
         self.ledger = Ledger.for_world(w)

@@ -47,6 +47,16 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     overlap = set(s.economies) & set(s.external_regions)
     for name in sorted(overlap):
         out.append((("external_regions", name), f"{name!r} is also an agent economy"))
+    counts = s.population.buyers_per_sector
+    if isinstance(counts, dict):
+        loc = ("population", "buyers_per_sector")
+        for sec in counts:
+            if sec != "default":
+                known("sector", sec, sectors, (*loc, sec))
+        if "default" not in counts and (missing := sorted(sectors - set(counts))):
+            out.append(
+                (loc, f"no count for sector(s) {', '.join(missing)}: add them or a 'default'")
+            )
     if "USD" not in currencies:
         out.append((("currencies",), "USD must be defined: it is the reporting currency"))
     for kind, group in (("economies", s.economies), ("external_regions", s.external_regions)):

@@ -33,8 +33,7 @@ def scenario_html(scenario: Scenario) -> str:
         ("currencies", ", ".join(s.currencies)),
         (
             "agents",
-            f"{s.population.firms_per_sector} firms and {s.population.buyers_per_sector} "
-            "buyers per sector and economy",
+            f"{s.population.firms_per_sector} firms and {_buyers(s)} buyers per sector and economy",
         ),
     ]
     rows = [
@@ -51,3 +50,12 @@ def scenario_html(scenario: Scenario) -> str:
     header = ["#", "type", "name", "what", "start", "end"]
     tables = [table(header, rows, "Shocks", left=len(header))] if rows else []
     return card(f"Scenario {s.name}", facts, tables)
+
+
+def _buyers(s: Scenario) -> str:
+    """The buyer count, or the per-sector counts when they differ."""
+    counts = s.population.buyers_per_sector
+    if isinstance(counts, int):
+        return str(counts)
+    per = s.population.buyers(list(s.sectors))
+    return ", ".join(f"{sec} {n}" for sec, n in zip(s.sectors, per, strict=True))

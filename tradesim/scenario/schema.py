@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -278,11 +278,48 @@ class RegionSpec(_Model):
     )
 
 
-class Population(_Model):
-    """Agent counts, per agent economy and sector."""
+MAX_BUYERS_PER_SECTOR = 50_000_000
 
-    buyers_per_sector: int = Field(2000, ge=1, le=50_000_000)
+
+class Population(_Model):
+    """Agent counts, per agent economy and sector.
+
+    `buyers_per_sector` is one count for every sector, or a mapping sector -> count with an
+    optional `default` for the sectors not named. Buyers carry the run-to-run noise of a
+    route's flow (its relationships are a draw: benchmarks/noise.py measures it), so a
+    mapping puts them where a small bilateral share makes the route thin and takes them from
+    sectors that carry little bilateral trade, for about the same number of agents. Counts
+    are the same in every agent economy. Firm counts are one number: firm draws carry almost
+    none of the noise (benchmarks/noise.py).
+    """
+
+    buyers_per_sector: int | dict[str, int] = Field(
+        2000,
+        description="buyers per sector and agent economy: a count, or a mapping sector ->"
+        " count with an optional 'default' for the sectors not named",
+    )
     firms_per_sector: int = Field(100, ge=1, le=5_000_000)
+
+    @field_validator("buyers_per_sector")
+    @classmethod
+    def _positive_counts(cls, v: int | dict[str, int]) -> int | dict[str, int]:
+        counts = v.items() if isinstance(v, dict) else [("", v)]
+        for key, n in counts:
+            where = f" (sector {key!r})" if key else ""
+            if not 1 <= n <= MAX_BUYERS_PER_SECTOR:
+                raise ValueError(
+                    f"buyer count{where} must be between 1 and {MAX_BUYERS_PER_SECTOR:,}, got {n}"
+                )
+        if isinstance(v, dict) and not v:
+            raise ValueError("an empty mapping: give a count per sector or a 'default'")
+        return v
+
+    def buyers(self, sectors: Sequence[str]) -> list[int]:
+        """Buyers per (agent economy, sector) for `sectors`, in their order."""
+        v = self.buyers_per_sector
+        if isinstance(v, int):
+            return [v] * len(sectors)
+        return [v.get(s, v.get("default", 0)) for s in sectors]
 
 
 class CurrencyChoice(_Model):
