@@ -152,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     print(
-        "\nShare of each annual total's variance carried by each sector: cov(sector, total) / var(total)"
+        "\nShare of each annual total's variance carried by each sector:"
+        " cov(sector, total) / var(total)"
     )
     print(f"{'total':<16}" + "".join(f"{s[:11]:>12}" for s in sectors))
     for y, k in rows:

@@ -134,12 +134,16 @@ class _Referee:
         self.months_checked += 1
 
 
-def test_engine_matches_the_per_agent_reference_bit_for_bit(monkeypatch):
+# One count for every sector, and per-sector counts (groups of unequal size).
+@pytest.mark.parametrize("buyers", [60, {"default": 40, "energy": 90}])
+def test_engine_matches_the_per_agent_reference_bit_for_bit(monkeypatch, buyers):
     scenario = small(shocks=SHOCKS)
+    if isinstance(buyers, dict):
+        assert "energy" in scenario.sectors
     scenario = scenario.model_copy(
         update={
             "population": scenario.population.model_copy(
-                update={"buyers_per_sector": 60, "firms_per_sector": 5}
+                update={"buyers_per_sector": buyers, "firms_per_sector": 5}
             )
         }
     )
