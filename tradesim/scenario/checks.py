@@ -49,13 +49,13 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         out.append((("external_regions", name), f"{name!r} is also an agent economy"))
     counts = s.population.buyers_per_sector
     if isinstance(counts, dict):
-        loc = ("population", "buyers_per_sector")
+        where = ("population", "buyers_per_sector")
         for sec in counts:
             if sec != "default":
-                known("sector", sec, sectors, (*loc, sec))
+                known("sector", sec, sectors, (*where, sec))
         if "default" not in counts and (missing := sorted(sectors - set(counts))):
             out.append(
-                (loc, f"no count for sector(s) {', '.join(missing)}: add them or a 'default'")
+                (where, f"no count for sector(s) {', '.join(missing)}: add them or a 'default'")
             )
     if "USD" not in currencies:
         out.append((("currencies",), "USD must be defined: it is the reporting currency"))
