@@ -27,7 +27,7 @@ def baseline():
 
 
 def test_demand_times_deflator_is_nominal_gdp_in_the_model_currency(nominal, baseline):
-    regions, currencies = baseline
+    regions, _currencies = baseline
     for name, spec in regions.items():
         currency = spec["currency"]
         for year in YEARS:
