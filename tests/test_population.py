@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradesim import ScenarioError, load_scenario, scenario_from_dict, simulate
+from tradesim import ScenarioError, load_scenario, scenario_from_dict, simulate, thin_routes
 from tradesim.model._random import Streams
 from tradesim.model.agents import make_buyers
 from tradesim.model.engine import run_engine
@@ -60,6 +60,10 @@ def test_per_sector_counts_run_end_to_end():
     assert np.bincount(group).tolist() == [900] + [150] * len(rest) + [900] + [150] * len(rest)
     result = simulate(scenario)
     assert float(result.data.shipped_usd.sum()) > 0
+    thin = thin_routes(result)  # thin routes name the sector's own count
+    assert thin
+    for route in thin:
+        assert f"population.buyers_per_sector.{route.sector} >=" in str(route)
 
 
 @pytest.mark.parametrize(

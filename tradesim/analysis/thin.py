@@ -36,12 +36,13 @@ class ThinRoute:
     relationships: float  # mean active relationships over the reported months
     value_usd: float  # total value shipped over the reported months
     buyers_needed: int  # buyers_per_sector that would give `minimum` relationships
+    per_sector: bool = False  # the population gives buyers per sector (a mapping)
 
     def __str__(self) -> str:
+        field = "population.buyers_per_sector" + (f".{self.sector}" if self.per_sector else "")
         return (
             f"{self.origin}->{self.destination} {self.sector}: {self.relationships:.1f} "
-            f"relationships on average (population.buyers_per_sector >= {self.buyers_needed:,} "
-            "would carry it)"
+            f"relationships on average ({field} >= {self.buyers_needed:,} would carry it)"
         )
 
 
@@ -50,7 +51,8 @@ def thin_routes(result: SimulationResult, minimum: int = MINIMUM_RELATIONSHIPS) 
     relationships on average, thinnest first."""
     data = result.data
     agents = list(result.scenario.economies)
-    per_sector = dict(
+    per_sector = isinstance(result.scenario.population.buyers_per_sector, dict)
+    counts = dict(
         zip(
             data.sector.values,
             result.scenario.population.buyers(list(map(str, data.sector.values))),
@@ -71,11 +73,11 @@ def thin_routes(result: SimulationResult, minimum: int = MINIMUM_RELATIONSHIPS) 
                 if v > 0 and n < minimum:
                     # The count itself is a draw: scale from the smaller of it and the
                     # base-year expectation (buyers x share), with a 20% margin.
-                    buyers = per_sector[s]
+                    buyers = counts[s]
                     share = regions[d].origin_shares.get(str(s), {}).get(str(o), 0.0)
                     expected = buyers * share if share > 0 else n
                     need = math.ceil(1.2 * buyers * minimum / max(min(n, expected), 0.5))
-                    out.append(ThinRoute(str(o), d, str(s), n, v, need))
+                    out.append(ThinRoute(str(o), d, str(s), n, v, need, per_sector))
     return sorted(out, key=lambda r: (r.relationships, -r.value_usd))
 
 
