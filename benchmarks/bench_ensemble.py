@@ -209,7 +209,10 @@ def main() -> None:
         large(args.repeats)
     if not args.skip_memory:
         base = load_scenario(BASELINE)
-        agents = 2 * 6 * (base.population.buyers_per_sector + base.population.firms_per_sector)
+        pop, sectors = base.population, list(base.sectors)
+        agents = len(base.economies) * (
+            sum(pop.buyers(sectors)) + len(sectors) * pop.firms_per_sector
+        )
         print(f"3. peak memory, serial executor and summaries, baseline ({agents:,} agents):")
         for runs in (10, 100):
             print(f"   {runs:>3} runs: {peak_memory_mb(runs):7.1f} MB max RSS", flush=True)
