@@ -149,6 +149,49 @@ def _book(
     rel_count[origin, dest, sector, currency] += sign
 
 
+# A lower bound on a uniform's clock -log(u) without the log: -log(1 - x) >= x + x^2 / 2 for
+# x = 1 - u in [0, 1] (its Taylor series has no negative term); x is exact for u a multiple
+# of 2^-53. Shrunk by 2^-40 so that it stays below the C library's rounded log (error < 1 ulp)
+# and, divided by a weight, below the rounded score: skipping an origin whose bound already
+# loses is exact, not approximate.
+_BOUND_SHRINK = 1.0 - 2.0**-40
+
+
+@nb.njit(cache=True, inline="always")
+def _race(
+    u: NDArray[np.float64], totals: NDArray[np.float64], barred: NDArray[np.float64], rank: float
+) -> int:
+    """The origin race: argmin over open origins o of -log(u[o]) / W_o, the first minimum.
+
+    The heaviest open origin is scored first, so that the best score is small early;
+    another origin's log is computed only when a cheap lower bound on its score
+    (`_BOUND_SHRINK`) could beat the best score: about one or two logs a buyer instead of
+    one per origin. Ties go to the lower origin index, as in a plain left-to-right argmin,
+    so the winner is bit for bit the plain race's (benchmarks/reference/per_agent.py):
+    same random numbers, same coupling of paired runs.
+    """
+    R = totals.size
+    head, head_w = -1, 0.0
+    for o in range(R):
+        w = totals[o]
+        if w > head_w and not rank < barred[o]:
+            head, head_w = o, w
+    if head < 0:
+        return -1
+    best, best_score = head, -np.log(u[head]) / head_w
+    for o in range(R):
+        w = totals[o]
+        if o == head or not w > 0.0 or rank < barred[o]:
+            continue
+        x = 1.0 - u[o]  # exact
+        if (x + 0.5 * x * x) * _BOUND_SHRINK / w > best_score:
+            continue
+        score = -np.log(u[o]) / w
+        if score < best_score or (score == best_score and o < best):
+            best, best_score = o, score
+    return best
+
+
 @nb.njit(cache=True, inline="always")
 def _pick_option(
     u_origin: NDArray[np.float64],
@@ -163,22 +206,16 @@ def _pick_option(
     """A buyer's supplier option: firm index, n_firms + s * R + region, or -1 if none.
 
     The origin by an exponential race, argmin over o of -log(u_origin[o]) / W_o (the first
-    minimum; P(o) = W_o / sum W, with W_o = totals[o]), then a firm of the origin by inverse
-    CDF over its firms' cumulative weights cum[o] (P(j | o) = w_j / W_o): together one logit
-    over all options. A shock to one origin's weights changes only the choices of buyers who
-    picked, or now pick, that origin. A partial embargo bars buyers one by one: an origin
-    is not open to a buyer whose rank is below its barred share (barred, (R,)).
+    minimum; P(o) = W_o / sum W, with W_o = totals[o]; `_race`), then a firm of the origin
+    by inverse CDF over its firms' cumulative weights cum[o] (P(j | o) = w_j / W_o):
+    together one logit over all options. A shock to one origin's weights changes only the
+    choices of buyers who picked, or now pick, that origin. A partial embargo bars buyers
+    one by one: an origin is not open to a buyer whose rank is below its barred share
+    (barred, (R,)).
     """
     A, per = cum.shape
     R = totals.size
-    best, best_score = -1, np.inf
-    for o in range(R):
-        w = totals[o]
-        if not w > 0.0 or rank < barred[o]:
-            continue
-        score = -np.log(u_origin[o]) / w
-        if score < best_score:
-            best, best_score = o, score
+    best = _race(u_origin, totals, barred, rank)
     if best < 0:
         return -1
     if best >= A:
