@@ -178,6 +178,38 @@ def test_lowering_one_origin_changes_only_its_buyers():
     assert ((after == 2) | (after == 3)).sum() < a1.sum()
 
 
+def test_race_skips_logs_exactly():
+    """The race scores the heaviest origin first and skips an origin's log when a lower bound
+    on its score already loses; the winner must be a plain left-to-right argmin's, bit for
+    bit, also for uniforms next to 1 (where the bound is tightest) and for exact ties."""
+    import math
+
+    from tradesim.model import choice
+
+    rng = np.random.default_rng(3)
+    n, R = 4000, 7
+    u = rng.random((n, R))
+    near_one = rng.random((n, R)) < 0.3
+    u[near_one] = 1.0 - rng.integers(1, 64, near_one.sum()) * 2.0**-53
+    u[::5, 2] = u[::5, 4]  # equal clocks and equal weights below: a tie
+    totals = rng.choice([0.0, 0.5, 1.0, 1.0, 3.0, 1e-9], R)
+    totals[[2, 4]] = 1.0
+    bar = np.zeros(R)
+    bar[5] = 0.5
+    rank = rng.random(n).astype(np.float32)
+    cum = np.ones((1, 1))  # one agent origin with one firm: origin 0 is option 0
+    got = choice.draw_option_rows(u, np.zeros(n), 0, totals, cum, 1, bar, rank)
+    for k in range(n):
+        best, best_score = -1, math.inf
+        for o in range(R):
+            if not totals[o] > 0.0 or rank[k] < bar[o]:
+                continue
+            score = -math.log(u[k, o]) / totals[o]
+            if score < best_score:
+                best, best_score = o, score
+        assert got[k] == (best if best < 1 else 1 + best), k
+
+
 def test_no_option_means_no_supplier():
     assert (_draw([0.0, 0.0, 0.0, 0.0], 0.0, n=10) == -1).all()
 
