@@ -198,7 +198,8 @@ def test_race_skips_logs_exactly():
     bar[5] = 0.5
     rank = rng.random(n).astype(np.float32)
     cum = np.ones((1, 1))  # one agent origin with one firm: origin 0 is option 0
-    got = choice.draw_option_rows(u, np.zeros(n), 0, totals, cum, 1, bar, rank)
+    guide = choice.guide_tables(cum)
+    got = choice.draw_option_rows(u, np.zeros(n), 0, totals, cum, guide, 1, bar, rank)
     for k in range(n):
         best, best_score = -1, math.inf
         for o in range(R):
@@ -208,6 +209,34 @@ def test_race_skips_logs_exactly():
             if score < best_score:
                 best, best_score = o, score
         assert got[k] == (best if best < 1 else 1 + best), k
+
+
+def test_guided_firm_draw_is_the_binary_search():
+    """The firm draw starts from a guide table and steps to the exact answer: the firm is
+    searchsorted's (side="right") for every uniform, with zero weights (flat stretches of
+    the cumulative weights), uniforms at bucket edges and a skewed group."""
+    from tradesim.model import choice
+
+    rng = np.random.default_rng(5)
+    per = 37
+    w = rng.pareto(1.0, (3, per))
+    w[0, 5:20] = 0.0
+    w[1, :] = 0.0
+    w[1, 7] = 1.0
+    w[2, 3] = 1e6
+    cum = np.cumsum(w, axis=1)
+    guide = choice.guide_tables(cum)
+    totals = np.array([1.0, 0.0])  # origin 0 (agent, firms) wins; origin 1 closed
+    bar = np.zeros(2)
+    for g in range(3):
+        u = np.concatenate([rng.random(3000), np.arange(per) / per, [1.0 - 2.0**-53]])
+        n = u.size
+        got = choice.draw_option_rows(
+            np.full((n, 2), 0.5), u, 0, totals, cum[g : g + 1], guide[g : g + 1], 1, bar,
+            np.zeros(n, np.float32),
+        )  # fmt: skip
+        want = np.minimum(np.searchsorted(cum[g], u * cum[g, -1], side="right"), per - 1)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_no_option_means_no_supplier():

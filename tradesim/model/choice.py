@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 __all__ = [
     "draw_currency_rows",
     "draw_option_rows",
+    "guide_tables",
     "month_offset",
     "renew_buyers",
     "switch_buyers",
@@ -192,6 +193,29 @@ def _race(
     return best
 
 
+@nb.njit(cache=True)
+def guide_tables(cum: NDArray[np.float64]) -> NDArray[np.int32]:
+    """Guide tables for the inverse-CDF firm draw (Chen and Asau 1974), one row per group.
+
+    For cumulative weights cum (G, per), guide[g, k] is the number of entries of cum[g]
+    at most k / per of the group's total: where the search for a uniform u in [k / per,
+    (k + 1) / per) starts. `_pick_option` then steps from there to the exact answer of a
+    binary search (a step or two on average instead of log2(per) unpredictable branches),
+    so a rounding in the table can cost a step, never a different firm.
+    """
+    G, per = cum.shape
+    out = np.empty((G, per), dtype=np.int32)
+    for g in range(G):
+        total = cum[g, per - 1]
+        j = 0
+        for k in range(per):
+            t = (k / per) * total
+            while j < per and cum[g, j] <= t:
+                j += 1
+            out[g, k] = j
+    return out
+
+
 @nb.njit(cache=True, inline="always")
 def _pick_option(
     u_origin: NDArray[np.float64],
@@ -199,6 +223,7 @@ def _pick_option(
     s: np.int64,
     totals: NDArray[np.float64],
     cum: NDArray[np.float64],
+    guide: NDArray[np.int32],
     n_firms: int,
     barred: NDArray[np.float64],
     rank: float,
@@ -222,13 +247,13 @@ def _pick_option(
         return n_firms + s * R + best
     block = cum[best]
     target = u_firm * block[per - 1]
-    lo, hi = 0, per  # searchsorted(side="right"): the number of entries <= target
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if block[mid] <= target:
-            lo = mid + 1
-        else:
-            hi = mid
+    # The number of entries <= target (searchsorted, side="right"), from the guide table's
+    # start: the unique lo with block[lo - 1] <= target < block[lo] (block non-decreasing).
+    lo = np.int64(guide[best, min(np.int64(u_firm * per), per - 1)])
+    while lo > 0 and block[lo - 1] > target:
+        lo -= 1
+    while lo < per and block[lo] <= target:
+        lo += 1
     return (s * A + best) * per + min(lo, per - 1)
 
 
@@ -239,6 +264,7 @@ def draw_option_rows(
     s: int,
     totals: NDArray[np.float64],
     cum: NDArray[np.float64],
+    guide: NDArray[np.int32],
     n_firms: int,
     barred: NDArray[np.float64],
     rank: NDArray[np.float32],
@@ -248,7 +274,7 @@ def draw_option_rows(
     out = np.empty(u_firm.size, dtype=np.int32)
     for k in range(u_firm.size):
         out[k] = _pick_option(
-            u_origin[k], u_firm[k], np.int64(s), totals, cum, n_firms, barred, rank[k]
+            u_origin[k], u_firm[k], np.int64(s), totals, cum, guide, n_firms, barred, rank[k]
         )
     return out
 
@@ -271,6 +297,7 @@ def renew_buyers(
     barred: NDArray[np.float64],  # (D, S, O) share of buyers barred from each origin
     totals: NDArray[np.float64],  # (A, S, R) summed weight of each origin's options
     cum: NDArray[np.float64],  # (A, S, A, per) cumulative weights of each origin's firms
+    guide: NDArray[np.int32],  # (A, S, A, per) their guide tables (`guide_tables`)
     cur_w: NDArray[np.float64],  # (O, D, S, C) currency-choice weights
     bonus: float,  # weight factor of the incumbent currency
     cutoff: NDArray[np.float64],  # (R, C)
@@ -298,7 +325,15 @@ def renew_buyers(
             u_origin[o] = _uniform(offsets[0], i * R + o)
         u_firm = _uniform(offsets[1], i)
         opt = _pick_option(
-            u_origin, u_firm, s, totals[d, s], cum[d, s], n_firms, barred[d, s], rank[i]
+            u_origin,
+            u_firm,
+            s,
+            totals[d, s],
+            cum[d, s],
+            guide[d, s],
+            n_firms,
+            barred[d, s],
+            rank[i],
         )
         if opt < 0:
             option[i], end_month[i] = -1, month + 1  # nothing open: choose again next month

@@ -11,8 +11,9 @@ their own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -256,8 +257,22 @@ def switch_or_break(
     their switching cost).
     """
     b = state.buyers
+    for idx in _buyer_chunks(b.option, lambda option: option >= 0):
+        _switch_chunk(idx, world, state, month, policy, cur_w, keys)
+
+
+def _switch_chunk(
+    idx: NDArray[np.intp],
+    world: World,
+    state: MarketState,
+    month: int,
+    policy: Policy,
+    cur_w: F64,
+    keys: dict[str, int],
+) -> None:
+    b = state.buyers
     choice.switch_buyers(
-        np.flatnonzero(b.option >= 0),
+        idx,
         choice.month_offset(keys["switch"], month),
         month,
         b.destination,
@@ -298,8 +313,9 @@ def renew(
     so the month when every buyer renews at once needs no more memory than another.
     """
     w, b, f = world, state.buyers, state.firms
-    idx = np.flatnonzero(b.end_month == month)
-    if idx.size == 0:
+    chunks = _buyer_chunks(b.end_month, lambda end_month: end_month == month)
+    idx = next(chunks, None)
+    if idx is None:
         return
     A, S, R = w.n_agent, w.n_sectors, w.n_regions
     firm_blocks = firm_w[:A].reshape(A, S, A, f.per_group)  # (D, S, O, firms of o and s)
@@ -309,35 +325,62 @@ def renew(
     choice_params = w.params.currency_choice
     # log(1 - hazard) per sector (spot commodities renew often); 0: relationships of one month.
     log_keep = np.array([0.0 if h >= 1.0 else math.log1p(-h) for h in 1.0 / w.renewal_months])
-    choice.renew_buyers(
-        idx,
-        np.array([choice.month_offset(keys[k], month) for k in _RENEW_STREAMS]),
-        month,
-        b.destination,
-        b.sector,
-        b.budget,
-        b.cutoff_rank,
-        b.option,
-        b.origin,
-        b.currency,
-        b.end_month,
-        f.origin,
-        f.cutoff_rank,
-        np.ascontiguousarray(_barred(w, policy).transpose(0, 2, 1)),  # (D, S, O)
-        totals,
-        np.cumsum(firm_blocks, axis=3),
-        cur_w,
-        # Incumbency: keeping the current currency saves the switching cost.
-        math.exp(choice_params.cost_sensitivity * choice_params.switching_cost),
-        policy.cutoff,
-        log_keep,
-        state.firm_book,
-        state.external_book,
-        state.rel_count,
-    )
+    offsets = np.array([choice.month_offset(keys[k], month) for k in _RENEW_STREAMS])
+    barred = np.ascontiguousarray(_barred(w, policy).transpose(0, 2, 1))  # (D, S, O)
+    cum = np.cumsum(firm_blocks, axis=3)
+    guide = choice.guide_tables(cum.reshape(-1, f.per_group)).reshape(cum.shape)
+    # Incumbency: keeping the current currency saves the switching cost.
+    bonus = math.exp(choice_params.cost_sensitivity * choice_params.switching_cost)
+    while idx is not None:
+        choice.renew_buyers(
+            idx,
+            offsets,
+            month,
+            b.destination,
+            b.sector,
+            b.budget,
+            b.cutoff_rank,
+            b.option,
+            b.origin,
+            b.currency,
+            b.end_month,
+            f.origin,
+            f.cutoff_rank,
+            barred,
+            totals,
+            cum,
+            guide,
+            cur_w,
+            bonus,
+            policy.cutoff,
+            log_keep,
+            state.firm_book,
+            state.external_book,
+            state.rel_count,
+        )
+        idx = next(chunks, None)
 
 
 _RENEW_STREAMS = ("origin", "firm", "currency", "duration")
+
+# Buyers are scanned in pieces of this many: the index of a piece's chosen buyers (8 bytes
+# each) and its mask (1 byte each) then stay below 0.15 MB however large the population,
+# instead of 9 bytes per buyer in the month when every buyer renews (the month-0 peak,
+# issue 16). A full piece's work (about 2 ms) dwarfs a compiled call's overhead (~10 us).
+_CHUNK = 1 << 14
+
+
+def _buyer_chunks(
+    values: NDArray[Any], select: Callable[[NDArray[Any]], NDArray[np.bool_]]
+) -> Iterator[NDArray[np.intp]]:
+    """Indices of the buyers whose `values` pass `select`, piece by piece (non-empty pieces
+    only). A buyer's choices depend only on its own draws and the books are exact integer
+    sums, so pieces give the same run as one call (tests/test_choice.py)."""
+    for lo in range(0, values.size, _CHUNK):
+        idx = np.flatnonzero(select(values[lo : lo + _CHUNK]))
+        if idx.size:
+            idx += lo
+            yield idx
 
 
 def _barred(world: World, policy: Policy) -> F64:

@@ -199,12 +199,14 @@ def draw_options(
     if barred is not None and rank is not None and (barred > 0).any():
         bar = np.ascontiguousarray(barred[: len(totals)], np.float64)
         ranks = np.ascontiguousarray(rank, np.float32)
+    cum = np.cumsum(firm_block, axis=1)
     return choice.draw_option_rows(
         np.ascontiguousarray(u_origin[:, : len(totals)]),
         np.ascontiguousarray(u_firm),
         sector,
         totals,
-        np.cumsum(firm_block, axis=1),
+        cum,
+        choice.guide_tables(cum),
         firm_w.shape[1],
         bar,
         ranks,
