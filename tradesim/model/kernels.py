@@ -167,18 +167,22 @@ def _firm_demand(
 ) -> F64:
     """(n_firms, len(destinations)) expected value bought from each firm by aggregate
     destinations: absorption x spend factor x logit share."""
-    dest = np.asarray(list(destinations), dtype=np.intp)
-    if dest.size == 0:
-        return np.zeros((len(firms), 0))
-    # All destinations at once, element by element the same operations as one at a time.
-    totals = _sector_totals(world, firm_w, ext_w)[dest][:, firms.sector]  # (E, n_firms)
-    share = np.divide(firm_w[dest], totals, out=np.zeros(totals.shape), where=totals > 0)
-    value = (
-        world.absorption_usd[dest][:, firms.sector]
-        * spend[dest][:, firms.origin, firms.sector]
-        * share
-    )
-    return np.ascontiguousarray(value.T)  # (n_firms, E), laid out as the sums downstream expect
+    dest = list(destinations)
+    totals = _sector_totals(world, firm_w, ext_w)
+    # Written column by column into one array: no list of columns to stack (the month's
+    # memory peak at 100k agents, issue 16); the operations per element are unchanged.
+    out = np.empty((len(firms), len(dest)))
+    share = np.empty(len(firms))
+    for k, d in enumerate(dest):
+        total = totals[d, firms.sector]
+        share.fill(0.0)
+        np.divide(firm_w[d], total, out=share, where=total > 0)
+        np.multiply(
+            world.absorption_usd[d, firms.sector] * spend[d, firms.origin, firms.sector],
+            share,
+            out=out[:, k],
+        )
+    return out
 
 
 def origin_price_index(world: World, firms: Firms, firm_price: F64, external_price: F64) -> F64:
