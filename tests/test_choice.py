@@ -47,3 +47,18 @@ def test_uniforms_are_the_streams_uniforms_for_any_shape():
     np.testing.assert_array_equal(
         u.ravel(), choice.uniforms(choice.month_offset(99, 5), ids.ravel())
     )
+
+
+def test_buyers_taken_in_pieces_give_the_same_run(monkeypatch):
+    """kernels takes renewing (and switching) buyers in pieces of `_CHUNK`; small pieces,
+    not aligned with anything, give the run of one piece (the offsets of later pieces)."""
+    from tradesim.model import kernels
+
+    scenario = small(shocks=[SANCTION])
+    whole = run_engine(scenario, 5)
+    monkeypatch.setattr(kernels, "_CHUNK", 37)
+    pieces = run_engine(scenario, 5)
+    for name in whole.flows:
+        np.testing.assert_array_equal(pieces.flows[name], whole.flows[name])
+    np.testing.assert_array_equal(pieces.relationships, whole.relationships)
+    np.testing.assert_array_equal(pieces.exports, whole.exports)
