@@ -321,8 +321,9 @@ def renew_buyers(
         if had:
             _book(-1, option[i], d, s, origin[i], old, budget[i], n_firms, firm_book,
                   external_book, rel_count)  # fmt: skip
-        for o in range(R):
-            u_origin[o] = _uniform(offsets[0], i * R + o)
+        for o in range(R):  # closed origins do not race: their uniforms are not needed
+            if totals[d, s, o] > 0.0:
+                u_origin[o] = _uniform(offsets[0], i * R + o)
         u_firm = _uniform(offsets[1], i)
         opt = _pick_option(
             u_origin,
