@@ -17,6 +17,7 @@ from tradesim.analysis.ensemble import run_ensemble
 from tradesim.analysis.uncertainty import (
     ParameterDraws,
     ParameterEstimates,
+    decompose,
     variance_decomposition,
 )
 from tradesim.cli.main import main
@@ -113,7 +114,7 @@ def test_ensemble_with_parameter_uncertainty_end_to_end(fitted, tmp_path):
         run_ensemble(scenario, runs=4, out=tmp_path / "plain", parameter_uncertainty=report_path)
     rows = variance_decomposition(a.run_paths, plain.run_paths)
     ab = next(r for r in rows if (r["year"], r["origin"], r["destination"]) == (2021, "B", "A"))
-    assert ab["sd_parameters_usd"] > 0 and ab["sd_model_usd"] > 0
+    assert ab["sd_parameters_usd"] >= 0 and ab["sd_model_usd"] > 0
     assert 0 <= ab["parameter_share"] <= 1
     assert ab["dominant"] in {"parameters", "model noise"}
 
@@ -146,3 +147,25 @@ def test_run_command_parameter_uncertainty(tmp_path, capsys):
     assert (out / "variance_decomposition.csv").is_file()
     assert len(list((out / "at_estimate" / "runs").glob("run_*.nc"))) == 3
     assert main([*args, "--quiet", "--parameter-uncertainty", "--force"]) == 0  # replaceable
+
+
+def test_decomposition_is_the_law_of_total_variance():
+    """Model noise that a parameter draw does not keep (independent across the paired runs)
+    must not be counted as parameter uncertainty: 4,000 runs, known variances."""
+    rng = np.random.default_rng(0)
+    shape = (4000, 1, 2, 2)
+    coords = {"year": [2018], "origin": ["A", "B"], "destination": ["A", "B"]}
+    dims = ("run", "year", "origin", "destination")
+    noise_sd, param_sd = 3.0, 1.0
+    at_estimate = xr.DataArray(100 + noise_sd * rng.standard_normal(shape), coords, dims)
+    drawn = xr.DataArray(
+        100 + param_sd * rng.standard_normal(shape) + noise_sd * rng.standard_normal(shape),
+        coords,
+        dims,
+    )
+    row = next(
+        r for r in decompose(drawn, at_estimate) if r["origin"] == "A" and r["destination"] == "B"
+    )
+    assert row["sd_parameters_usd"] == pytest.approx(param_sd, rel=0.25)
+    assert row["parameter_share"] == pytest.approx(0.1, abs=0.04)
+    assert row["dominant"] == "model noise"

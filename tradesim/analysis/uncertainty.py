@@ -205,14 +205,23 @@ def variance_decomposition(
 ) -> list[dict[str, Any]]:
     """Per year and direction (origin != destination): standard deviations across runs of
     the total (runs with drawn parameters), the model noise (runs at the estimate) and the
-    parameter part (paired differences, same seeds), the parameter share of variance and
-    which dominates."""
+    parameter part, the parameter share of variance and which dominates.
+
+    The parameter part is the law of total variance, Var(X) - Var(X | theta_hat), clipped at
+    0: Var(X) from the runs with drawn parameters, the model noise from the runs at the
+    estimate. Paired differences (same seeds) would isolate the parameters only if a draw
+    kept each run's random choices, and it does not: a new relationship duration re-times
+    every renewal, so X - Y also carries both runs' noise."""
     if len(with_draws) != len(at_estimate) or len(with_draws) < 2:
         raise CalibrationError("the decomposition needs two or more paired runs")
-    x, y = _bilateral_runs(with_draws), _bilateral_runs(at_estimate)
+    return decompose(_bilateral_runs(with_draws), _bilateral_runs(at_estimate))
+
+
+def decompose(x: xr.DataArray, y: xr.DataArray) -> list[dict[str, Any]]:
+    """The decomposition of `variance_decomposition` from annual flows (run, year, origin,
+    destination) with drawn parameters (`x`) and at the estimate (`y`)."""
     total = x.var("run", ddof=1)
     model = y.var("run", ddof=1)
-    param = (x - y).var("run", ddof=1)
     rows = []
     for year in x["year"].values:
         for o in x["origin"].values:
@@ -220,10 +229,9 @@ def variance_decomposition(
                 if o == d:
                     continue
                 cell = {"year": int(year), "origin": str(o), "destination": str(d)}
-                t, m, p = (
-                    float(v.sel(year=year, origin=o, destination=d)) for v in (total, model, param)
-                )
-                share = p / (p + m) if p + m > 0 else math.nan
+                t, m = (float(v.sel(year=year, origin=o, destination=d)) for v in (total, model))
+                p = max(t - m, 0.0)
+                share = p / t if t > 0 else math.nan
                 rows.append(
                     {
                         **cell,
