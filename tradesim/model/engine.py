@@ -121,8 +121,10 @@ class _Run:
         led.outlay[row] = out.flows.sum(axis=3) * paid.transpose(1, 0, 2)
         led.per_usd[row] = w.per_usd[row] * policy.per_usd
         led.flows["shipped"][row] = out.flows
-        if out.switching_cost is not None:
-            led.flows["switching_cost"][row] = out.switching_cost
+        if out.switching_cost is not None and (
+            out.switching_cost.any() or led.flows["switching_cost"].flags.writeable
+        ):  # an array of zeros until the first switching cost (Ledger.writable)
+            led.writable("switching_cost")[row] = out.switching_cost
         return out.flows
 
     # ------------------------------------------------------------------ processes

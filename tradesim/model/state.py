@@ -24,6 +24,15 @@ I64 = NDArray[np.int64]
 
 FLOW_FIELDS = ("shipped", "delivered", "settled", "frozen", "financing_cost", "switching_cost")
 STOCK_FIELDS = ("in_transit", "pending", "frozen_stock")
+# Stay zero unless a sanction freezes, delays or forces a switch of payments: allocated on
+# first write (they were 16 of the 91 B/agent month-0 peak at 100k agents, issue 16).
+LAZY_FIELDS = ("frozen", "financing_cost", "switching_cost", "frozen_stock")
+
+
+def _zeros_until_written(shape: tuple[int, ...]) -> F64:
+    """A read-only all-zero array that holds no memory (every stride 0); `Ledger.writable`
+    swaps it for a real array before the first write, and a stray in-place write raises."""
+    return np.broadcast_to(np.zeros(()), shape)
 
 
 @dataclass
@@ -95,8 +104,18 @@ class Ledger:
         R, S, C = world.n_regions, world.n_sectors, world.n_currencies
         T = world.burn_in + world.n_months
         return cls(
-            flows={f: np.zeros((T, R, R, S, C)) for f in FLOW_FIELDS},
-            stocks={f: np.zeros((T, R, R, S, C)) for f in STOCK_FIELDS},
+            flows={
+                f: _zeros_until_written((T, R, R, S, C))
+                if f in LAZY_FIELDS
+                else np.zeros((T, R, R, S, C))
+                for f in FLOW_FIELDS
+            },
+            stocks={
+                f: _zeros_until_written((T, R, R, S, C))
+                if f in LAZY_FIELDS
+                else np.zeros((T, R, R, S, C))
+                for f in STOCK_FIELDS
+            },
             relationships=np.zeros((T, R, R, S, C), dtype=np.int64),
             tariff_revenue=np.zeros((T, R, R, S)),
             tariff_rate=np.zeros((T, R, R, S)),
@@ -108,6 +127,13 @@ class Ledger:
             per_usd=np.zeros((T, C)),
             frozen_total=np.zeros((R, R, S, C)),
         )
+
+    def writable(self, name: str) -> F64:
+        """The flow or stock array `name`, allocated (zeros) if it was not yet written."""
+        table = self.flows if name in self.flows else self.stocks
+        if not table[name].flags.writeable:
+            table[name] = np.zeros(table[name].shape)
+        return table[name]
 
     def open_cohort(self, cohort: F64) -> int:
         """Put a shipment cohort in transit; returns its id."""
@@ -137,17 +163,19 @@ class Ledger:
         per USD (months x its rate / 12), booked as `financing_cost` when the wait starts;
         it is a cost beside the payment, which stays whole on the books."""
         cohort = self.pending.pop(cohort_id)
-        frozen = cohort * freeze[:, :, None, :]
-        rest = cohort - frozen
-        self.flows["frozen"][row] += frozen
-        self.frozen_total += frozen
+        rest = cohort
+        if freeze.any():  # else nothing is frozen: cohort - 0 * cohort is cohort, bit for bit
+            frozen = cohort * freeze[:, :, None, :]
+            rest = cohort - frozen
+            self.writable("frozen")[row] += frozen
+            self.frozen_total += frozen
         waiting_id = None
         if delay is not None and delay.any():
             waiting = rest * delay[:, :, None, :]
             rest = rest - waiting
             if waiting.any():
                 if wait_cost is not None:
-                    self.flows["financing_cost"][row] += waiting * wait_cost[:, None, None, None]
+                    self.writable("financing_cost")[row] += waiting * wait_cost[:, None, None, None]
                 self.next_cohort += 1
                 waiting_id = self.next_cohort
                 self.pending[waiting_id] = waiting
@@ -157,5 +185,6 @@ class Ledger:
     def record_stocks(self, row: int, rel_count: I64) -> None:
         self.stocks["in_transit"][row] = sum(self.in_transit.values(), np.zeros(()))
         self.stocks["pending"][row] = sum(self.pending.values(), np.zeros(()))
-        self.stocks["frozen_stock"][row] = self.frozen_total
+        if self.frozen_total.any() or self.stocks["frozen_stock"].flags.writeable:
+            self.writable("frozen_stock")[row] = self.frozen_total
         self.relationships[row] = rel_count
