@@ -125,7 +125,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="only the ensemble check")
     ap.add_argument("--write", action="store_true", help="write the shipped calibrated file")
-    ap.add_argument("--replications", type=int, default=8)
+    ap.add_argument("--replications", type=int, default=32)
     ap.add_argument("--max-evaluations", type=int, default=12)
     ap.add_argument("--starts", type=int, default=1)
     ap.add_argument("--runs", type=int, default=RUNS)
