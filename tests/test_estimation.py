@@ -121,12 +121,14 @@ def test_moments_a_scenario_cannot_produce_are_skipped_or_refused():
         Moment("t", "2020", ("A",), ("B",), 1.0, sectors=("soybeans",)),
         Moment("t", "2020", ("A",), ("B",), 1.0, sectors=("soybeans", "energy")),
         Moment("t", "2020", ("A",), ("B",), 1.0, measure="quantity", sectors=("goods",)),
+        Moment("t", "2020", ("World",), ("World",), 1.0),
     ]
     result = applicable(moments, scenario)
     assert [m.sectors for m in result.moments] == [("energy",)]  # the group keeps energy
     reasons = [why for _, why in result.skipped]
     assert "unknown region 'Q'" in reasons[0] and "outside the horizon" in reasons[1]
     assert "no sector" in reasons[2] and "no physical unit" in reasons[3]
+    assert "both ends" in reasons[4]
     with pytest.raises(CalibrationError, match="unknown region"):
         applicable(moments, scenario, strict=True)
     assert default_moments(scenario).moments == ()  # the shipped ones are China-Russia's

@@ -301,6 +301,9 @@ def applicable(moments: Sequence[Moment], scenario: Any, *, strict: bool = False
         if unknown:
             skip(m, f"unknown region {unknown[0]!r}; the scenario has {sorted(regions)}")
             continue
+        if WORLD in m.origins and WORLD in m.destinations:
+            skip(m, f"{WORLD!r} at both ends of a flow")
+            continue
         if not first <= m.year <= last:
             skip(m, f"period {m.period} outside the horizon {first}-{last}")
             continue
