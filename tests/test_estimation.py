@@ -385,3 +385,25 @@ def test_warm_start_from_a_report(tmp_path, estimated):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(CalibrationError, match="not a calibration report"):
         start_values(tmp_path / "bad.json")
+
+
+def test_j_ignores_what_a_parameter_step_would_remove():
+    """An estimate stopped by its budget leaves residuals a Gauss-Newton step would remove:
+    J must be that of the projected residuals, not inflated by P Omega P's null space."""
+    from tradesim.analysis.calibrate import _diagnostics
+
+    rng = np.random.default_rng(3)
+    m, k = 9, 3
+    jac = rng.standard_normal((m, k))
+    omega = np.diag(rng.uniform(0.5, 2.0, m))
+    weight = np.diag(1 / np.diag(omega))
+    g = rng.standard_normal(m)
+    params = default_parameters(small())[:k]
+    span, x = np.ones(k), np.full(k, 0.5)
+    args = (weight, omega, span, x, np.zeros(k), np.ones(k), params)
+    at_optimum = g - jac @ np.linalg.solve(jac.T @ weight @ jac, jac.T @ weight @ g)
+    j_opt = _diagnostics(jac, at_optimum, *args)["j"]
+    j_stopped = _diagnostics(jac, at_optimum + jac @ np.array([0.3, -0.2, 0.5]), *args)["j"]
+    assert j_stopped == pytest.approx(j_opt, rel=1e-9)
+    # with the efficient weighting (W = Omega^-1) J is g' W g at the optimum (Hansen 1982)
+    assert j_opt == pytest.approx(float(at_optimum @ weight @ at_optimum), rel=1e-9)

@@ -24,10 +24,14 @@ point: the inverse of each moment's variance, data precision plus simulation noi
 estimate, with G the Jacobian of g (one-sided differences, 3% of each range),
 
     V = (G'WG)^-1 G'W Omega W G (G'WG)^-1                       (sandwich)
-    J = g' (P Omega P')^+ g ~ chi2(M - K),  P = I - G (G'WG)^-1 G'W
+    J = (Pg)' (P Omega P')^+ (Pg) ~ chi2(M - K),  P = I - G (G'WG)^-1 G'W
 
 (Hansen 1982's over-identification test in its form for a fixed, not necessarily optimal,
-weighting matrix: P Omega P' is the variance of the fitted residuals, of rank M - K).
+weighting matrix: P Omega P' is the variance of the fitted residuals, of rank M - K, and its
+pseudo-inverse keeps its M - K largest eigenvalues. At an exact optimum G'Wg = 0 and Pg = g;
+an estimate stopped by the evaluation budget leaves a part of g that a step of the
+parameters would remove, and P takes it out instead of letting the near-zero eigenvalues of
+P Omega P' inflate it).
 Weakly identified parameters are named from the Jacobian: a standard error above a quarter
 of the parameter's range, a fit that moves less than one standard deviation over the whole
 range, an estimate on a bound, or a large weight in the Jacobian's smallest singular
@@ -1289,7 +1293,10 @@ def _diagnostics(
         if df > 0:
             proj = np.eye(m) - jac @ bread @ jac.T @ weight
             var_r = proj @ omega @ proj.T
-            j = float(g @ np.linalg.pinv(var_r, rcond=1e-10, hermitian=True) @ g)
+            values, vectors = np.linalg.eigh((var_r + var_r.T) / 2)
+            top = np.argsort(values)[::-1][:df]  # var_r has rank M - K: the rest is rounding
+            resid = vectors[:, top].T @ (proj @ g)
+            j = float(resid @ (resid / values[top]))
             p = float(stats.chi2.sf(j, df))
     except np.linalg.LinAlgError:
         pass
