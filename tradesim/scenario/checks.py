@@ -40,6 +40,11 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         if value not in pool:
             out.append((loc, f"unknown {kind} {value!r}; known: {', '.join(sorted(pool))}"))
 
+    def needs_unit(sector: str, loc: tuple[Any, ...], what: str, hint: str) -> None:
+        """A shock in physical units on a sector without one."""
+        if sector in s.sectors and s.sectors[sector].unit is None:
+            out.append((loc, f"{what}, and sector {sector!r} has no unit: give the sector {hint}"))
+
     if s.end < s.start:
         out.append((("end",), f"end {s.end:%Y-%m} is before start {s.start:%Y-%m}"))
     if not s.economies:
@@ -160,27 +165,22 @@ def semantic_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             known("sector", shock.sector, sectors, (*at, "sector"))
             if shock.imposer == shock.origin:
                 out.append(((*at, "origin"), "a price cap needs two different regions"))
-            if shock.sector in s.sectors and s.sectors[shock.sector].unit is None:
-                out.append(
-                    (
-                        (*at, "sector"),
-                        f"a price cap is in USD per physical unit, and sector {shock.sector!r} "
-                        "has no unit: give the sector a unit (t, bbl, MMBtu) and a world_price "
-                        "in USD per unit",
-                    )
-                )
+            needs_unit(
+                shock.sector,
+                (*at, "sector"),
+                "a price cap is in USD per physical unit",
+                "a unit (t, bbl, MMBtu) and a world_price in USD per unit",
+            )
         elif isinstance(shock, RouteCapacityShock):
             known("region", shock.origin, regions, (*at, "origin"))
             known("region", shock.destination, regions, (*at, "destination"))
             known("sector", shock.sector, sectors, (*at, "sector"))
-            if shock.sector in s.sectors and s.sectors[shock.sector].unit is None:
-                out.append(
-                    (
-                        (*at, "sector"),
-                        f"a route capacity is in physical units, and sector {shock.sector!r} "
-                        "has no unit: give the sector a unit (t, bbl, MMBtu)",
-                    )
-                )
+            needs_unit(
+                shock.sector,
+                (*at, "sector"),
+                "a route capacity is in physical units",
+                "a unit (t, bbl, MMBtu)",
+            )
             dest = {**s.economies, **s.external_regions}.get(shock.destination)
             if (
                 dest is not None
