@@ -50,8 +50,8 @@ from tradesim.io.results import (
     atomic_write,
     csv_writer,
     manifest,
-    to_dataset,
 )
+from tradesim.io.runfile import LabelledRun, label_run, write_run_file
 from tradesim.scenario import Scenario
 from tradesim.scenario.focus import Route, added_shocks, shock_routes
 
@@ -170,8 +170,8 @@ def _prepare_local_worker(parent: int | None = None) -> None:
     _prepare_worker()
 
 
-def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dataset:
-    """Work unit of every executor: run `index` of the ensemble, as a labelled Dataset.
+def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> LabelledRun:
+    """Work unit of every executor: run `index` of the ensemble, its arrays labelled.
     `scenario` may be a `ParameterDraws` (parameter uncertainty): run `index` then uses its
     own drawn parameters, with the same seed."""
     from tradesim.model.engine import run_engine
@@ -180,7 +180,7 @@ def _simulate_run(scenario: Scenario, index: int, check: bool = False) -> xr.Dat
         scenario = scenario.for_run(index)
 
     raw = run_engine(scenario, run_seed(scenario, index), check=check)
-    return to_dataset(raw, global_attrs(scenario.name, scenario.seed, run=index))
+    return label_run(raw, global_attrs(scenario.name, scenario.seed, run=index))
 
 
 def _blas_threads_in_worker() -> list[int]:
@@ -270,14 +270,14 @@ class _RunStore:
             )
         return True
 
-    def write(self, index: int, data: xr.Dataset) -> None:
+    def write(self, index: int, data: LabelledRun) -> None:
         _write_run_file(self.path(index), data, self.scenario_sha256)
 
 
-def _write_run_file(path: Path, data: xr.Dataset, scenario_sha256: str) -> None:
+def _write_run_file(path: Path, run: LabelledRun, scenario_sha256: str) -> None:
     """Write one run's file and its checksum sidecar (each atomically)."""
-    data = data.assign_attrs(scenario_sha256=scenario_sha256)
-    atomic_write(path, lambda p: data.to_netcdf(p, engine="scipy"))
+    run = run.with_attrs(scenario_sha256=scenario_sha256)
+    atomic_write(path, lambda p: write_run_file(p, run))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     atomic_write(path.with_suffix(".nc.sha256"), lambda p: p.write_text(digest + "\n"))
 
@@ -301,7 +301,7 @@ def _run_to_file(
 
 def _serial(
     scenario: Scenario, indices: Sequence[int], *, check: bool, **_: Any
-) -> Iterator[tuple[int, xr.Dataset | None]]:
+) -> Iterator[tuple[int, LabelledRun | None]]:
     for i in indices:
         yield i, _simulate_run(scenario, i, check)
 
@@ -326,9 +326,9 @@ def _processes(
     check: bool,
     store: _RunStore | None = None,
     **_: Any,
-) -> Iterator[tuple[int, xr.Dataset | None]]:
+) -> Iterator[tuple[int, LabelledRun | None]]:
     """Local processes; with a `store`, each worker writes its runs' files itself (the
-    Dataset is then not sent back: None is yielded in its place)."""
+    run is then not sent back: None is yielded in its place)."""
     with process_pool(workers) as pool:
         futures: dict[Any, int]
         if store is None:
@@ -352,8 +352,8 @@ def _dask(
     scheduler: str | None,
     check: bool,
     **_: Any,
-) -> Iterator[tuple[int, xr.Dataset | None]]:
-    # Dask workers may run on other machines: they send their Datasets back to be written.
+) -> Iterator[tuple[int, LabelledRun | None]]:
+    # Dask workers may run on other machines: they send their labelled runs back to be written.
     with dask_client(workers, scheduler) as client:
         from distributed import as_completed as dask_completed
 
@@ -401,7 +401,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             cluster.close()
 
 
-_EXECUTORS: dict[str, Callable[..., Iterator[tuple[int, xr.Dataset | None]]]] = {
+_EXECUTORS: dict[str, Callable[..., Iterator[tuple[int, LabelledRun | None]]]] = {
     "serial": _serial,
     "processes": _processes,
     "dask": _dask,

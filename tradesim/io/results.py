@@ -25,6 +25,7 @@ from tradesim.io.currency import Frequency, direction_currency_shares, direction
 from tradesim.io.metadata import METRIC_ATTRS, describe
 from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells, record_output
 from tradesim.io.routes import route_values
+from tradesim.io.runfile import LabelledRun, label_run
 from tradesim.model.engine import RawRun
 from tradesim.scenario import Scenario
 from tradesim.scenario.focus import Route
@@ -114,62 +115,12 @@ class SimulationResult:
 def to_dataset(raw: RawRun, attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
     """Label a raw run's arrays, dropping burn-in months; `attrs` are the global attributes
     (see `tradesim.io.metadata.global_attrs`)."""
-    w = raw.world
-    keep = slice(w.burn_in, None)
-    coords = {
-        "month": w.month_labels(),
-        "origin": list(w.regions),
-        "destination": list(w.regions),
-        "sector": list(w.sectors),
-        "currency": list(w.currencies),
-        "region": list(w.regions),
-    }
-    full = ("month", "origin", "destination", "sector", "currency")
-    variables: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]] = {}
-    for name, arr in raw.flows.items():
-        variables[f"{name}_usd"] = (full, arr[keep])
-    for name, arr in raw.stocks.items():
-        variables[f"{name}_usd"] = (full, arr[keep])
-    variables["relationships"] = (full, raw.relationships[keep])
-    variables["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
-    variables["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
-    variables["price_wedge"] = (full[:4], raw.price_wedge[keep])
-    variables["exports_usd"] = (("month", "origin", "sector"), raw.exports[keep])
-    variables["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
-    variables["buyer_price_index"] = (
-        ("month", "destination", "sector"),
-        raw.buyer_price_index[keep],
-    )
-    variables["outlay_usd"] = (full[:4], raw.outlay[keep])
-    variables["per_usd"] = (("month", "currency"), raw.per_usd[keep])
-    variables["demand_index"] = (("month", "region"), raw.demand[keep])
-    variables["world_price_index"] = (("month", "sector"), raw.world_price[keep])
-    ds = xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
-    commodities = [k for k, unit in enumerate(w.units) if unit is not None]
-    if commodities:  # (a zero-length dimension would not survive a NetCDF-3 file)
-        ds = ds.merge(_quantities(raw, commodities, keep))
-    return describe(ds)
+    return labelled_dataset(label_run(raw, attrs))
 
 
-def _quantities(raw: RawRun, commodities: list[int], keep: slice) -> xr.Dataset:
-    """Physical quantities of commodity sectors: value over the origin's USD price per unit,
-    the world price in its unit at month 0 moved by the origin's supplier price index."""
-    w = raw.world
-    unit_price = raw.price_index[keep][:, :, commodities] * w.unit_price[commodities]
-    shipped = raw.flows["shipped"][keep][:, :, :, commodities].sum(axis=4)
-    per_unit = unit_price[:, :, None, :]
-    quantity = np.divide(shipped, per_unit, out=np.zeros_like(shipped), where=per_unit > 0)
-    dims = ("month", "origin", "destination", "commodity")
-    return xr.Dataset(
-        {
-            "quantity": (dims, quantity),
-            "unit_price_usd": (("month", "origin", "commodity"), unit_price),
-        },
-        coords={
-            "commodity": [w.sectors[k] for k in commodities],
-            "commodity_unit": ("commodity", [str(w.units[k]) for k in commodities]),
-        },
-    )
+def labelled_dataset(run: LabelledRun) -> xr.Dataset:
+    """The xarray Dataset of a labelled run, with its variables' CF attributes."""
+    return describe(xr.Dataset(run.data_vars, coords=run.coords, attrs=run.attrs))
 
 
 def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:

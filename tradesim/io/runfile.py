@@ -1,0 +1,186 @@
+"""One run's labelled arrays, and its NetCDF-3 file written without building a Dataset.
+
+`label_run` names the arrays of a raw run (dimensions, coordinates, units, descriptions);
+`tradesim.io.results.to_dataset` turns that into an xarray Dataset and `write_run_file`
+writes it straight to a NetCDF-3 file (scipy's `netcdf_file`), as xarray's "scipy" engine
+would: the same variables, CF encodings (months as integer days since the first, labels as
+UTF-8 character arrays, NaN fill values) and attributes, so `xarray.open_dataset` reads the
+two alike (tests/test_runfile.py checks it).
+
+Why not `Dataset.to_netcdf`: an ensemble writes one file per run, in its worker process. In
+a fresh process the first Dataset xarray builds imports dask.array, and its first NetCDF
+write imports distributed, whenever they are installed (xarray checks every array for a
+dask array, and the writer for a dask scheduler): 0.8 s per worker, as long as two runs of
+the bundled baseline, paid by every worker of every ensemble (issue 16). Writing the
+labelled arrays directly costs none of that and is as fast as xarray's writer once warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.io import netcdf_file
+
+from tradesim.io.metadata import VARIABLE_ATTRS
+from tradesim.model.engine import RawRun
+
+__all__ = ["LabelledRun", "label_run", "write_run_file"]
+
+Dims = tuple[str, ...]
+_INT32 = np.iinfo(np.int32)
+
+
+@dataclass(frozen=True)
+class LabelledRun:
+    """A run's arrays with their dimensions and coordinates, burn-in months dropped.
+
+    `coords` holds the index coordinates (month, origin, ...) and the auxiliary coordinate
+    `commodity_unit`; `data_vars` the values; `attrs` the global attributes. Plain numpy and
+    picklable: what a worker process hands back or writes.
+    """
+
+    coords: dict[str, tuple[Dims, np.ndarray[Any, Any]]]
+    data_vars: dict[str, tuple[Dims, np.ndarray[Any, Any]]]
+    attrs: dict[str, Any]
+
+    def with_attrs(self, **attrs: Any) -> LabelledRun:
+        return replace(self, attrs={**self.attrs, **attrs})
+
+
+def label_run(raw: RawRun, attrs: Mapping[str, Any] | None = None) -> LabelledRun:
+    """Name a raw run's arrays, dropping burn-in months; `attrs` are the global attributes
+    (see `tradesim.io.metadata.global_attrs`)."""
+    w = raw.world
+    keep = slice(w.burn_in, None)
+    coords: dict[str, tuple[Dims, np.ndarray[Any, Any]]] = {
+        "month": (("month",), w.month_labels()),
+        "origin": (("origin",), np.array(w.regions)),
+        "destination": (("destination",), np.array(w.regions)),
+        "sector": (("sector",), np.array(w.sectors)),
+        "currency": (("currency",), np.array(w.currencies)),
+        "region": (("region",), np.array(w.regions)),
+    }
+    full = ("month", "origin", "destination", "sector", "currency")
+    data: dict[str, tuple[Dims, np.ndarray[Any, Any]]] = {}
+    for name, arr in raw.flows.items():
+        data[f"{name}_usd"] = (full, arr[keep])
+    for name, arr in raw.stocks.items():
+        data[f"{name}_usd"] = (full, arr[keep])
+    data["relationships"] = (full, raw.relationships[keep])
+    data["tariff_revenue_usd"] = (full[:4], raw.tariff_revenue[keep])
+    data["tariff_rate"] = (full[:4], raw.tariff_rate[keep])
+    data["price_wedge"] = (full[:4], raw.price_wedge[keep])
+    data["exports_usd"] = (("month", "origin", "sector"), raw.exports[keep])
+    data["price_index"] = (("month", "origin", "sector"), raw.price_index[keep])
+    data["buyer_price_index"] = (("month", "destination", "sector"), raw.buyer_price_index[keep])
+    data["outlay_usd"] = (full[:4], raw.outlay[keep])
+    data["per_usd"] = (("month", "currency"), raw.per_usd[keep])
+    data["demand_index"] = (("month", "region"), raw.demand[keep])
+    data["world_price_index"] = (("month", "sector"), raw.world_price[keep])
+    commodities = [k for k, unit in enumerate(w.units) if unit is not None]
+    if commodities:  # (a zero-length dimension would not survive a NetCDF-3 file)
+        _add_quantities(raw, commodities, keep, coords, data)
+    return LabelledRun(coords, data, dict(attrs or {}))
+
+
+def _add_quantities(
+    raw: RawRun,
+    commodities: list[int],
+    keep: slice,
+    coords: dict[str, tuple[Dims, np.ndarray[Any, Any]]],
+    data: dict[str, tuple[Dims, np.ndarray[Any, Any]]],
+) -> None:
+    """Physical quantities of commodity sectors: value over the origin's USD price per unit,
+    the world price in its unit at month 0 moved by the origin's supplier price index."""
+    w = raw.world
+    unit_price = raw.price_index[keep][:, :, commodities] * w.unit_price[commodities]
+    shipped = raw.flows["shipped"][keep][:, :, :, commodities].sum(axis=4)
+    per_unit = unit_price[:, :, None, :]
+    quantity = np.divide(shipped, per_unit, out=np.zeros_like(shipped), where=per_unit > 0)
+    coords["commodity"] = (("commodity",), np.array([w.sectors[k] for k in commodities]))
+    coords["commodity_unit"] = (("commodity",), np.array([str(w.units[k]) for k in commodities]))
+    data["quantity"] = (("month", "origin", "destination", "commodity"), quantity)
+    data["unit_price_usd"] = (("month", "origin", "commodity"), unit_price)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_run_file(path: str | Path, run: LabelledRun) -> None:
+    """Write `run` as a NetCDF-3 (64-bit offset) file at `path`, encoded as xarray would."""
+    with netcdf_file(path, "w", mmap=False, version=2) as f:
+        for key, value in run.attrs.items():
+            setattr(f, key, _attr(value))
+        sizes = {dims[0]: len(arr) for dims, arr in run.coords.values()}
+        for dim, size in sizes.items():
+            f.createDimension(dim, size)
+        for name, (dims, arr) in run.data_vars.items():
+            _write(f, name, dims, arr, _variable_attrs(name, dims, run.coords))
+        for name, (dims, arr) in run.coords.items():
+            _write(f, name, dims, arr, {})
+
+
+def _variable_attrs(
+    name: str, dims: Dims, coords: Mapping[str, tuple[Dims, np.ndarray[Any, Any]]]
+) -> dict[str, Any]:
+    """CF attributes of a data variable (`tradesim.io.metadata.describe`'s, and the
+    auxiliary coordinates it carries, as xarray lists them)."""
+    attrs: dict[str, Any] = {}
+    if name in VARIABLE_ATTRS:
+        units, long_name, text = VARIABLE_ATTRS[name]
+        attrs.update(units=units, long_name=long_name, description=text)
+    aux = [c for c, (cdims, _) in coords.items() if c not in cdims and set(cdims) <= set(dims)]
+    if aux:
+        attrs["coordinates"] = " ".join(aux)
+    return attrs
+
+
+def _write(
+    f: netcdf_file, name: str, dims: Dims, arr: np.ndarray[Any, Any], attrs: dict[str, Any]
+) -> None:
+    if arr.dtype.kind == "M":  # months: integer days since the first, proleptic Gregorian
+        first = arr[0].astype("datetime64[D]")
+        days = (arr - first) / np.timedelta64(1, "D")
+        if not np.array_equal(days, np.round(days)):
+            raise ValueError(f"{name}: dates are not whole days apart")
+        arr = days.astype(np.int32)
+        attrs = {
+            "units": f"days since {first} 00:00:00",
+            "calendar": "proleptic_gregorian",
+            **attrs,
+        }
+    elif arr.dtype.kind == "U":  # labels: UTF-8 bytes as a character array
+        encoded = np.array([s.encode("utf-8") for s in arr.tolist()])
+        width = max(encoded.dtype.itemsize, 1)
+        chars = encoded.astype(f"S{width}").view("S1").reshape(*arr.shape, width)
+        dim = f"string{width}"
+        if dim not in f.dimensions:
+            f.createDimension(dim, width)
+        arr, dims = chars, (*dims, dim)
+        attrs = {"_Encoding": "utf-8", **attrs}
+    elif arr.dtype.kind in "iu":  # NetCDF-3 holds no 64-bit integers
+        if arr.size and (arr.min() < _INT32.min or arr.max() > _INT32.max):
+            raise ValueError(f"{name}: values do not fit a 32-bit integer")
+        arr = arr.astype(np.int32)
+    elif arr.dtype.kind == "f":
+        arr = arr.astype(np.float64, copy=False)
+        attrs = {**attrs, "_FillValue": np.float64(np.nan)}
+    var = f.createVariable(name, arr.dtype, dims)
+    for key, value in attrs.items():
+        setattr(var, key, _attr(value))
+    var[...] = arr
+
+
+def _attr(value: Any) -> Any:
+    """An attribute value NetCDF-3 holds: 64-bit integers become 32-bit, as in xarray."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.int8(value)
+    if isinstance(value, (int, np.integer)):
+        if not _INT32.min <= int(value) <= _INT32.max:
+            raise ValueError(f"attribute value {value} does not fit a 32-bit integer")
+        return np.int32(value)
+    return value
