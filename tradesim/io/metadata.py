@@ -10,9 +10,10 @@ seed and the tradesim version, so a file found on its own still says what produc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import xarray as xr
+if TYPE_CHECKING:
+    import xarray as xr
 
 from tradesim._version import __version__
 
