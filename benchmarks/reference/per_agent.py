@@ -20,6 +20,7 @@ state.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,30 +132,31 @@ class Market:
     def __post_init__(self) -> None:
         self.any_cutoff = bool((self.cutoff > 0).any())
 
-    def firm_weights(self, d: int, s: int, o: int) -> list[float]:
-        """Logit weights of origin o's firms of sector s for buyers in d (as Python floats,
-        converted once a month: the reference is a loop over agents, not over arrays)."""
+    def firm_cumulative(self, d: int, s: int, o: int) -> list[float]:
+        """Running sums of the logit weights of origin o's firms of sector s for buyers in d
+        (as Python floats, computed once a month: the reference is a loop over agents, not
+        over arrays); the last is W_o."""
         key = (d, s, o)
         if key not in self._firms:
             per = self.firms_per_group
             lo = (s * self.n_agent + o) * per  # firms are ordered by sector, origin, firm
-            self._firms[key] = [float(x) for x in self.firm_w[d, lo : lo + per]]
+            running, cumulative = 0.0, []
+            for x in self.firm_w[d, lo : lo + per]:
+                running += float(x)
+                cumulative.append(running)
+            self._firms[key] = cumulative
         return self._firms[key]
 
     def origin_totals(self, d: int, s: int) -> list[float]:
         """W_o: the summed logit weight of origin o's options for buyers of (d, s) (the
         same for every such buyer this month, so summed once)."""
         if (d, s) not in self._totals:
-            totals = []
-            for o in range(self.n_regions):
-                if o < self.n_agent:
-                    total = 0.0
-                    for w in self.firm_weights(d, s, o):
-                        total += w
-                else:
-                    total = float(self.ext_w[d, o, s])
-                totals.append(total)
-            self._totals[d, s] = totals
+            self._totals[d, s] = [
+                self.firm_cumulative(d, s, o)[-1]
+                if o < self.n_agent
+                else float(self.ext_w[d, o, s])
+                for o in range(self.n_regions)
+            ]
         return self._totals[d, s]
 
 
@@ -242,12 +244,9 @@ def choose_supplier(buyer: Buyer, m: Market) -> int:
     if best >= A:
         return len(m.firms) + s * R + best
     target = uniform(m.keys["firm"], m.month, buyer.id) * totals[best]
-    running, j = 0.0, 0
-    weights = m.firm_weights(d, s, best)
-    for k, w in enumerate(weights):  # inverse CDF: the first firm whose cumulative weight
-        running += w  # exceeds the target
-        if running <= target:
-            j = k + 1
+    # Inverse CDF: the first firm whose running weight exceeds the target (a binary search,
+    # as the engine's guide table and a Mesa modeller's bisect would do).
+    j = bisect.bisect_right(m.firm_cumulative(d, s, best), target)
     return (s * A + best) * per + min(j, per - 1)
 
 
