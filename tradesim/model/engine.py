@@ -35,6 +35,7 @@ from tradesim.model.policy import (
     compile_policy,
     shock_change_months,
     shock_intensity,
+    varies_by_month,
 )
 from tradesim.model.state import FLOW_FIELDS, STOCK_FIELDS, Ledger, MarketState
 from tradesim.model.world import World, build_world
@@ -88,7 +89,8 @@ class _Run:
         self.state = MarketState.empty_books(w, firms, buyers)
         self.ledger = Ledger.for_world(w)
         self.flows, self.stocks = self.ledger.flows, self.ledger.stocks
-        self._policy_cache: tuple[int, Policy] | None = None
+        self._monthly = [varies_by_month(shock) for shock in self.shocks]
+        self._policy_cache: tuple[tuple[object, ...], Policy] | None = None
         # Cut-off shares in force when each cohort shipped: only parties cut off later
         # have payments in flight in a currency they lost.
         self._cut_at_ship: dict[int, tuple[F64, F64]] = {}
@@ -96,9 +98,14 @@ class _Run:
         self.kernel_seconds = 0.0
 
     def policy(self, month: int) -> Policy:
-        if self._policy_cache is None or self._policy_cache[0] != month:
+        """The policy in force in `month`, compiled again only when it can have changed: an
+        intensity moved, or an active shock varies by month (`varies_by_month`)."""
+        active = self.intensity > 0.0
+        monthly = any(m for m, on in zip(self._monthly, active, strict=True) if on)
+        key = (*self.intensity.tolist(), month if monthly else None)
+        if self._policy_cache is None or self._policy_cache[0] != key:
             self._policy_cache = (
-                month,
+                key,
                 compile_policy(self.world, self.shocks, self.intensity, month),
             )
         return self._policy_cache[1]

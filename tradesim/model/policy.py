@@ -39,6 +39,7 @@ __all__ = [
     "compile_policy",
     "shock_change_months",
     "shock_intensity",
+    "varies_by_month",
 ]
 
 F64 = NDArray[np.float64]
@@ -100,6 +101,20 @@ def shock_intensity(shock: Shock, world: World, month: int) -> float:
         ramp = min(1.0, (month - np.floor(lo) + 1.0) / shock.ramp_months)
         covered *= ramp
     return float(covered)
+
+
+def varies_by_month(shock: Shock) -> bool:
+    """Whether the shock's arrays at a fixed intensity change from month to month: a dated
+    path (of changes or route capacities) of two points or more, a risk premium that
+    decays, or held payments (financed at the month's rate). Otherwise `compile_policy`
+    gives the same arrays in every month with the same intensities, so a run compiles
+    them again only when an intensity moves (engine.py)."""
+    path = getattr(shock, "path", None)
+    if path is not None:
+        return len(path) > 1  # one point: flat before and after it (np.interp)
+    if isinstance(shock, SettlementRiskShock):
+        return shock.half_life_months is not None
+    return isinstance(shock, SanctionShock) and shock.financial.hold_probability > 0
 
 
 def shock_change_months(shock: Shock, world: World) -> list[int]:
@@ -224,10 +239,11 @@ def compile_policy(
             secs = _sector_index(world, shock.sectors)
             touches = np.zeros((R, R), dtype=bool)
             touches[tgt, :] = touches[:, tgt] = True
+            extra = np.where(touches, premium, 0.0)
             for name in shock.currencies:
-                c = currency[name]
-                for k in secs:
-                    risk[:, :, k, c] += np.where(touches, premium, 0.0)
+                by_sector = risk[:, :, :, currency[name]].transpose(2, 0, 1)  # (S, O, D) view
+                # Unbuffered: a sector listed twice gets the premium twice, in list order.
+                np.add.at(by_sector, np.asarray(secs), extra)
         elif isinstance(shock, ExchangeRateShock):
             per_usd[currency[shock.currency]] *= 1.0 + _change(shock, world, month) * w
         elif isinstance(shock, DemandShock):
