@@ -308,3 +308,29 @@ def test_market_month_runs_without_simpy_and_keeps_its_books(world):
     assert (state.buyers.option >= 0).all()
     assert state.rel_count.sum() == len(buyers)
     assert state.firm_book.sum() + state.external_book.sum() == state.buyers.budget.sum()
+
+
+def test_firm_gathers_are_indexing_by_origin_and_sector(world):
+    """`Firms.by_origin_sector` and `by_sector` give the values of indexing with the firms'
+    origin and sector arrays and the same memory layout (sums over them round alike)."""
+    import dataclasses
+
+    from tradesim.model.agents import make_firms
+
+    firms = make_firms(world, 7, Streams(1).generator("firms"))
+    R, S = world.n_regions, world.n_sectors
+    values = np.random.default_rng(0).random((R, R, S))
+    for got, want in [
+        (firms.by_origin_sector(values), values[:, firms.origin, firms.sector]),
+        (firms.by_origin_sector(values[0]), values[0][firms.origin, firms.sector]),
+        (
+            firms.by_origin_sector(values.transpose(1, 0, 2)),
+            values[firms.origin, :, firms.sector].T,
+        ),
+        (firms.by_sector(values[0, 0]), values[0, 0][firms.sector]),
+        (firms.by_sector(values[0]), values[0][:, firms.sector]),
+    ]:
+        np.testing.assert_array_equal(got, want)
+        assert got.strides == want.strides
+    with pytest.raises(ValueError, match="ordered by"):
+        dataclasses.replace(firms, origin=firms.origin[::-1].copy())

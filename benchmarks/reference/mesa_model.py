@@ -240,7 +240,7 @@ class TradeModel(mesa.Model):
                 to_external,
                 self._external_book(),
                 self.spend,
-                kernels._ext_value(w, firm_w, ext_w, self.spend),
+                kernels._ext_value(w, ext_w, self.totals, self.spend),
             )
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = route_ratio(ordered / unit_price[:, None, :], cap_units)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,9 +49,38 @@ class Firms:
         n = _check_equal_lengths(self)
         if n and (self.unit_cost <= 0).any():
             raise ValueError("unit costs must be positive")
+        if n:
+            n_origins = int(self.origin.max()) + 1
+            groups = np.arange(n) // self.per_group  # = sector * n_origins + origin
+            if not (
+                np.array_equal(self.origin, groups % n_origins)
+                and np.array_equal(self.sector, groups // n_origins)
+            ):
+                raise ValueError("firms must be ordered by (sector, origin), per_group each")
 
     def __len__(self) -> int:
         return len(self.origin)
+
+    def by_origin_sector(self, values: NDArray[Any]) -> NDArray[Any]:
+        """`values[..., origin, sector]` of every firm, (..., n_firms): `values` ends in
+        (origin, sector) axes, agent economies first.
+
+        The firms are ordered by (sector, origin), so this repeats each (sector, origin)
+        entry per_group times: the values of indexing with the firms' origin and sector
+        arrays at a fraction of the cost (a month gathers about twenty such arrays), and
+        their memory layout too (the firm axis outermost), so that sums over the result
+        add in the same order and round alike."""
+        n_sectors = values.shape[-1]
+        n_origins = len(self) // (n_sectors * self.per_group)
+        groups = np.moveaxis(values[..., :n_origins, :], (-1, -2), (0, 1))  # (S, A, ...)
+        flat = groups.reshape(n_sectors * n_origins, *values.shape[:-2])
+        return np.moveaxis(np.repeat(flat, self.per_group, axis=0), 0, -1)
+
+    def by_sector(self, values: NDArray[Any]) -> NDArray[Any]:
+        """`values[..., sector]` of every firm, (..., n_firms), laid out as
+        `by_origin_sector` says."""
+        repeats = len(self) // values.shape[-1]
+        return np.moveaxis(np.repeat(np.moveaxis(values, -1, 0), repeats, axis=0), 0, -1)
 
 
 @dataclass

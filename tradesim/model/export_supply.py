@@ -73,7 +73,7 @@ def supply_alpha(world: World, row: int, alpha: F64) -> F64:
 
 def capacity_factor(world: World, firms: Firms, row: int) -> F64:
     """(n_firms,) agent firms' capacity multiplier: their origin's availability index."""
-    return world.export_supply[row][firms.origin, firms.sector]
+    return firms.by_origin_sector(world.export_supply[row])
 
 
 def withdrawn_price(world: World, policy: Policy) -> Policy:

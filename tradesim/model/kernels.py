@@ -104,7 +104,7 @@ def apply_settlement_prices(
     world: World, firms: Firms, factor: F64, firm_w: F64, ext_w: F64
 ) -> tuple[F64, F64]:
     """Multiply supplier-choice weights (D, n_firms) and (D, O, S) by the settlement factor."""
-    firm_w = firm_w * factor[firms.origin, :, firms.sector].T
+    firm_w = firm_w * firms.by_origin_sector(factor.transpose(1, 0, 2))
     ext_w = ext_w * factor.transpose(1, 0, 2)
     return firm_w, ext_w
 
@@ -136,7 +136,8 @@ def _set_capacity(
         world, state.firms, state.alpha, policy, firm_price, external_price
     )
     spend = spend_factor(world, world.burn_in, policy)
-    value = _firm_demand(world, state.firms, firm_w, ext_w, spend, range(world.n_regions))
+    totals = _sector_totals(world, firm_w, ext_w)
+    value = _firm_demand(world, state.firms, firm_w, totals, spend, range(world.n_regions))
     state.firms.base_capacity = headroom * value.sum(axis=1) / firm_price
 
 
@@ -163,25 +164,28 @@ def _sector_totals(world: World, firm_w: F64, ext_w: F64) -> F64:
 
 
 def _firm_demand(
-    world: World, firms: Firms, firm_w: F64, ext_w: F64, spend: F64, destinations: Iterable[int]
+    world: World,
+    firms: Firms,
+    firm_w: F64,
+    totals: F64,
+    spend: F64,
+    destinations: Iterable[int],
 ) -> F64:
     """(n_firms, len(destinations)) expected value bought from each firm by aggregate
-    destinations: absorption x spend factor x logit share."""
+    destinations: absorption x spend factor x logit share (totals: `_sector_totals`)."""
     dest = list(destinations)
-    totals = _sector_totals(world, firm_w, ext_w)
+    # absorption x spend factor per (destination, origin, sector), before it is spread
+    # over firms: the same products, computed once per (origin, sector).
+    scale = world.absorption_usd[dest][:, None, :] * spend[dest]
     # Written column by column into one array: no list of columns to stack (the month's
     # memory peak at 100k agents, issue 16); the operations per element are unchanged.
     out = np.empty((len(firms), len(dest)))
     share = np.empty(len(firms))
     for k, d in enumerate(dest):
-        total = totals[d, firms.sector]
+        total = firms.by_sector(totals[d])
         share.fill(0.0)
         np.divide(firm_w[d], total, out=share, where=total > 0)
-        np.multiply(
-            world.absorption_usd[d, firms.sector] * spend[d, firms.origin, firms.sector],
-            share,
-            out=out[:, k],
-        )
+        np.multiply(firms.by_origin_sector(scale[k]), share, out=out[:, k])
     return out
 
 
@@ -189,7 +193,7 @@ def origin_price_index(world: World, firms: Firms, firm_price: F64, external_pri
     """(O, S) CES price index of each origin's suppliers."""
     sigma = world.elasticity
     power = (
-        (firm_price ** (1.0 - sigma[firms.sector]))
+        (firm_price ** (1.0 - firms.by_sector(sigma)))
         .reshape(world.n_sectors, world.n_agent, -1)
         .mean(axis=2)
     )
@@ -438,8 +442,9 @@ def market_month(
     agg_share = aggregate_currency_shares(w, policy, cur_w)  # (O, D, S, C)
     settleable = agg_share.sum(axis=3, keepdims=True)
     agg_share = np.divide(agg_share, settleable, out=np.zeros_like(agg_share), where=settleable > 0)
-    to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
-    to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
+    to_agents = state.firm_book * f.by_origin_sector(spend[:A]).T[:, :, None]
+    totals = _sector_totals(w, firm_w, ext_w)  # of the month's final weights
+    to_external = _firm_demand(w, f, firm_w, totals, spend, range(A, R))
     if limits:
         # Ration routes whose orders exceed what they carry: scaling the route's spend factor
         # keeps every flow and the exporter-side books consistent.
@@ -450,19 +455,20 @@ def market_month(
             to_external,
             state.external_book,
             spend,
-            _ext_value(w, firm_w, ext_w, spend),
+            _ext_value(w, ext_w, totals, spend),
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             units = ordered / unit_price[:, None, :]
         ratio = route_ratio(units, cap_units)
         if (ratio < 1.0).any():
             spend = spend * ratio.transpose(1, 0, 2)
-            to_agents = state.firm_book * spend[:A][:, f.origin, f.sector].T[:, :, None]
-            to_external = _firm_demand(w, f, firm_w, ext_w, spend, range(A, R))
+            to_agents = state.firm_book * f.by_origin_sector(spend[:A]).T[:, :, None]
+            to_external = _firm_demand(w, f, firm_w, totals, spend, range(A, R))
 
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
     units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
-    capacity = f.base_capacity * w.demand[row, f.origin] * policy.capacity[f.origin, f.sector]
+    demand = np.broadcast_to(w.demand[row, :A, None], (A, S))
+    capacity = f.base_capacity * f.by_origin_sector(demand) * f.by_origin_sector(policy.capacity)
     capacity = capacity * capacity_factor(w, f, row)
     ratio = np.divide(capacity, units, out=np.ones_like(units), where=units > capacity)
     if (ratio < 1.0).any():
@@ -482,7 +488,7 @@ def market_month(
         # Exporters who lost markets to embargoes or a price cap cut prices toward cost.
         new = update_discount(state.discount, discount_target(w, policy), w.params.discount_speed)
         if not np.array_equal(new, state.discount):
-            step = (new / state.discount)[f.origin, f.sector]
+            step = f.by_origin_sector(new / state.discount)
             f.price_adjustment = np.clip(
                 f.price_adjustment * step, 1.0 / w.params.markup, w.params.markup
             )
@@ -494,8 +500,7 @@ def market_month(
     flows[A:, :A] = (
         state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]
     ).transpose(1, 2, 0, 3)
-    totals = _sector_totals(w, firm_w, ext_w)
-    ext_value = _ext_value(w, firm_w, ext_w, spend)
+    ext_value = _ext_value(w, ext_w, totals, spend)
     if R > A:
         by_origin = to_external.reshape(S, A, per, R - A).sum(axis=2)  # (S, A, E)
         flows[:A, A:] = by_origin.transpose(1, 2, 0)[..., None] * agg_share[:A, A:]
@@ -525,9 +530,9 @@ def market_month(
     )
 
 
-def _ext_value(world: World, firm_w: F64, ext_w: F64, spend: F64) -> F64:
-    """(D, O, S) expected value bought from external origins' supply."""
-    totals = _sector_totals(world, firm_w, ext_w)
+def _ext_value(world: World, ext_w: F64, totals: F64, spend: F64) -> F64:
+    """(D, O, S) expected value bought from external origins' supply (totals:
+    `_sector_totals`)."""
     out = np.divide(
         ext_w, totals[:, None, :], out=np.zeros_like(ext_w), where=totals[:, None, :] > 0
     )

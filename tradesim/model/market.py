@@ -73,7 +73,7 @@ def supplier_prices(world: World, firms: Firms, row: int, policy: Policy) -> tup
     firm_price = (
         world.params.markup
         * firms.unit_cost
-        * cost_index[firms.origin, firms.sector]
+        * firms.by_origin_sector(cost_index)
         * firms.price_adjustment
     )
     return firm_price, cost_index
@@ -113,12 +113,11 @@ def choice_weights(
         # Partial embargoes: aggregate (external) destinations lose the barred share of the
         # route's weight; agent buyers are barred one by one in draw_options.
         route[world.n_agent :] *= 1.0 - policy.barred[world.n_agent :]
-    firm_power = firm_price ** one_minus_sigma[firms.sector]
+    firm_power = firm_price ** firms.by_sector(one_minus_sigma)
     route = route * nest_factor(
         world, route * origin_power(world, firms, firm_power, external_price)
     )
-    os_index = firms.origin.astype(np.intp) * world.n_sectors + firms.sector
-    firm_w = route.reshape(world.n_regions, -1)[:, os_index] * firm_power[None, :]
+    firm_w = firms.by_origin_sector(route) * firm_power[None, :]
     ext_w = route * (external_price ** one_minus_sigma[None, :])[None, :, :]
     ext_w[:, : world.n_agent, :] = 0.0
     return firm_w, ext_w

@@ -64,8 +64,7 @@ def limit_route_weights(
     m = np.where((x >= 1.0) | (origin_w <= 0) | ~np.isfinite(m), 1.0, np.clip(m, 0.0, 1.0))
     if (m >= 1.0).all():
         return firm_w, ext_w
-    os_index = firms.origin.astype(np.intp) * S + firms.sector
-    firm_w = firm_w * m.reshape(R, -1)[:, os_index]
+    firm_w = firm_w * firms.by_origin_sector(m)
     ext_w = ext_w * m
     return firm_w, ext_w
 
