@@ -72,15 +72,20 @@ class Firms:
         add in the same order and round alike."""
         n_sectors = values.shape[-1]
         n_origins = len(self) // (n_sectors * self.per_group)
-        groups = np.moveaxis(values[..., :n_origins, :], (-1, -2), (0, 1))  # (S, A, ...)
-        flat = groups.reshape(n_sectors * n_origins, *values.shape[:-2])
-        return np.moveaxis(np.repeat(flat, self.per_group, axis=0), 0, -1)
+        lead = values.ndim - 2
+        groups = values[..., :n_origins, :].transpose(lead + 1, lead, *range(lead))  # (S, A, ...)
+        flat = groups.reshape(n_sectors * n_origins, *values.shape[:lead])
+        return np.repeat(flat, self.per_group, axis=0).transpose(*range(1, lead + 1), 0)
 
     def by_sector(self, values: NDArray[Any]) -> NDArray[Any]:
         """`values[..., sector]` of every firm, (..., n_firms), laid out as
         `by_origin_sector` says."""
         repeats = len(self) // values.shape[-1]
-        return np.moveaxis(np.repeat(np.moveaxis(values, -1, 0), repeats, axis=0), 0, -1)
+        if values.ndim == 1:
+            return np.repeat(values, repeats)
+        lead = values.ndim - 1
+        by_sector = values.transpose(lead, *range(lead))
+        return np.repeat(by_sector, repeats, axis=0).transpose(*range(1, lead + 1), 0)
 
 
 @dataclass
