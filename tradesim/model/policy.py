@@ -243,7 +243,7 @@ def compile_policy(
             for name in shock.currencies:
                 by_sector = risk[:, :, :, currency[name]].transpose(2, 0, 1)  # (S, O, D) view
                 # Unbuffered: a sector listed twice gets the premium twice, in list order.
-                np.add.at(by_sector, np.asarray(secs), extra)
+                np.add.at(by_sector, np.asarray(secs, dtype=np.intp), extra)
         elif isinstance(shock, ExchangeRateShock):
             per_usd[currency[shock.currency]] *= 1.0 + _change(shock, world, month) * w
         elif isinstance(shock, DemandShock):
