@@ -117,6 +117,13 @@ def in_flight_shares(policy: Policy, freeze_then: F64, delay_then: F64) -> tuple
     frozen or delayed as the sanction's `in_flight` says; of what is left, the share
     `hold` is held for compliance checks (delayed too).
     """
+    if not (
+        policy.freeze.any()
+        or policy.hold.any()
+        or policy.inflight_freeze.any()
+        or policy.payment_delay.any()
+    ):  # no sanction on payments: zeros, what the formulas below give (+0.0), at less cost
+        return np.zeros_like(policy.freeze), np.zeros_like(policy.freeze)
     clean = np.maximum(1.0 - freeze_then - delay_then, 1e-12)
     new_freeze = np.clip((policy.inflight_freeze - freeze_then) / clean, 0.0, 1.0)
     new_delay = np.clip((policy.payment_delay - delay_then) / clean, 0.0, 1.0)
