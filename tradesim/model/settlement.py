@@ -39,6 +39,10 @@ diverts trade only by what it costs to settle in what is left.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -58,8 +62,33 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
+_Array = TypeVar("_Array", bound=NDArray[Any])
 
 
+def _same_as_last(fn: Callable[..., _Array]) -> Callable[..., _Array]:
+    """Keep `fn`'s value for the last arguments it saw, compared by identity, read-only.
+
+    World and Policy objects are not changed once built; a month asks for a policy's costs
+    and open currencies twice (supplier choice's settlement factor, then the currency
+    choice), and every month for the world's conventions. The memo holds its arguments,
+    so their ids cannot be reused by other objects meanwhile."""
+    last: tuple[tuple[Any, ...], _Array] | None = None
+
+    @functools.wraps(fn)
+    def memo(*args: Any) -> _Array:
+        nonlocal last
+        seen = last
+        if seen is not None and all(a is b for a, b in zip(seen[0], args, strict=True)):
+            return seen[1]
+        value = fn(*args)
+        value.setflags(write=False)
+        last = (args, value)
+        return value
+
+    return memo
+
+
+@_same_as_last
 def open_currencies(world: World, policy: Policy) -> Bool:
     """(O, D, C) currencies usable on each route before firm-level cut-offs.
 
@@ -79,6 +108,7 @@ def open_currencies(world: World, policy: Policy) -> Bool:
     return np.where(domestic, is_home_o & is_home_d, available)
 
 
+@_same_as_last
 def currency_cost(world: World, policy: Policy) -> F64:
     """(O, D, S, C) cost of settling in each currency, a fraction of value."""
     C = world.n_currencies
@@ -97,6 +127,7 @@ def currency_cost(world: World, policy: Policy) -> F64:
     return route[:, :, None, :] + policy.risk
 
 
+@_same_as_last
 def convention_utility(world: World) -> F64:
     """(O, D, S, C) utility of each sector's invoicing convention on each route."""
     R, C = world.n_regions, world.n_currencies
