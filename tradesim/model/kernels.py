@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tradesim.model import choice
+from tradesim.model._sums import sum_last
 from tradesim.model.agents import Firms
 from tradesim.model.export_supply import capacity_factor, supply_alpha, withdrawn_price
 from tradesim.model.market import (
@@ -473,7 +474,7 @@ def market_month(
             to_external = _firm_demand(w, f, firm_w, totals, spend, range(A, R))
 
     # Capacity: ration firms whose orders exceed what they can ship, then move prices.
-    units = (to_agents.sum(axis=(1, 2)) + to_external.sum(axis=1)) / firm_price
+    units = (sum_last(to_agents, 2) + sum_last(to_external)) / firm_price
     demand = np.broadcast_to(w.demand[row, :A, None], (A, S))
     capacity = f.base_capacity * f.by_origin_sector(demand) * f.by_origin_sector(policy.capacity)
     capacity = capacity * capacity_factor(w, f, row)
@@ -561,7 +562,7 @@ def _exporter_side_sales(
     A, S = w.n_agent, w.n_sectors
     out = np.zeros((w.n_regions, S))
     foreign = f.origin[:, None] != np.arange(A)[None, :]
-    firm_sales = (to_agents.sum(axis=2) * foreign).sum(axis=1) + to_external.sum(axis=1)
+    firm_sales = sum_last(sum_last(to_agents) * foreign) + sum_last(to_external)
     out[:A] = firm_sales.reshape(S, A, f.per_group).sum(axis=2).T
     if w.n_regions > A:
         to_buyers = state.external_book[:, A:] * spend[:A].transpose(2, 1, 0)[:, A:, :, None]

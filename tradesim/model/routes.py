@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from tradesim.model._sums import sum_last
 from tradesim.model.agents import Firms
 from tradesim.model.world import World
 
@@ -88,7 +89,7 @@ def route_values(
     R, S, A = world.n_regions, world.n_sectors, world.n_agent
     per = firms.per_group
     out = np.zeros((R, R, S))
-    out[:A, :A] = to_agents.sum(axis=2).reshape(S, A, per, A).sum(axis=2).transpose(1, 2, 0)
+    out[:A, :A] = sum_last(to_agents).reshape(S, A, per, A).sum(axis=2).transpose(1, 2, 0)
     if R > A:
         out[:A, A:] = to_external.reshape(S, A, per, R - A).sum(axis=2).transpose(1, 2, 0)
         books = external_book[:, A:].sum(axis=3)  # (S, E, A)
