@@ -62,3 +62,35 @@ def test_buyers_taken_in_pieces_give_the_same_run(monkeypatch):
         np.testing.assert_array_equal(pieces.flows[name], whole.flows[name])
     np.testing.assert_array_equal(pieces.relationships, whole.relationships)
     np.testing.assert_array_equal(pieces.exports, whole.exports)
+
+
+def test_skipping_the_switch_scan_when_nothing_blocks_changes_nothing(monkeypatch):
+    """A policy change that blocks no relationship and closes no currency in use (a fee
+    cut) skips the scan over active buyers (`kernels.switch_or_break`): the scan, run
+    anyway, switches nobody, so the runs are bit-identical."""
+    from tradesim.model import kernels
+
+    fee_cut = {
+        "type": "settlement_policy",
+        "name": "cheaper BBC",
+        "route": ["A", "B"],
+        "currencies": ["BBC"],
+        "fee_change": -0.002,
+        "start": "2020-06",
+    }
+    scenario = small(shocks=[fee_cut, {**fee_cut, "name": "cheaper AAC", "start": "2021-02",
+                                       "currencies": ["AAC"]}])  # fmt: skip
+    skipped = run_engine(scenario, 4)
+    scanned = []
+
+    def scan_always(world, state, month, policy, cur_w, keys):
+        for idx in kernels._buyer_chunks(state.buyers.option, lambda option: option >= 0):
+            scanned.append(month)
+            kernels._switch_chunk(idx, world, state, month, policy, cur_w, keys)
+
+    monkeypatch.setattr(kernels, "switch_or_break", scan_always)
+    full = run_engine(scenario, 4)
+    assert scanned  # the policy changed, so the scan ran
+    for name in full.flows:
+        np.testing.assert_array_equal(skipped.flows[name], full.flows[name])
+    np.testing.assert_array_equal(skipped.relationships, full.relationships)

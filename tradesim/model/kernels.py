@@ -271,6 +271,8 @@ def switch_or_break(
     that switched are added to `state.switched` at their new currency (payments.py books
     their switching cost).
     """
+    if not policy.blocks_relationships and not ((cur_w <= 0.0) & (state.rel_count > 0)).any():
+        return  # no embargo or cut-off, and every currency in use still open: nobody switches
     b = state.buyers
     for idx in _buyer_chunks(b.option, lambda option: option >= 0):
         _switch_chunk(idx, world, state, month, policy, cur_w, keys)
