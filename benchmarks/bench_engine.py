@@ -157,7 +157,7 @@ print(t1 - t0, t2 - t1)
 
 def compile_seconds() -> tuple[float, float]:
     """Extra seconds of the first run in a fresh process: with an empty numba cache (the
-    first run after installation compiles tradesim.model.choice), and with the cache
+    first run after installation compiles tradesim.model.choice and .orders), and with the cache
     written by it (every later process loads the compiled code)."""
     out = []
     with tempfile.TemporaryDirectory() as cache:

@@ -31,6 +31,7 @@ from tradesim.model.market import (
     route_wedge,
     supplier_prices,
 )
+from tradesim.model.orders import firm_demand
 from tradesim.model.payments import switching_cost_usd
 from tradesim.model.policy import Policy
 from tradesim.model.routes import limit_route_weights, route_ratio, route_values
@@ -180,20 +181,11 @@ def _firm_demand(
     destinations: Iterable[int],
 ) -> F64:
     """(n_firms, len(destinations)) expected value bought from each firm by aggregate
-    destinations: absorption x spend factor x logit share (totals: `_sector_totals`)."""
-    dest = list(destinations)
-    # absorption x spend factor per (destination, origin, sector), before it is spread
-    # over firms: the same products, computed once per (origin, sector).
-    scale = world.absorption_usd[dest][:, None, :] * spend[dest]
-    # Written column by column into one array: no list of columns to stack (the month's
-    # memory peak at 100k agents, issue 16); the operations per element are unchanged.
-    out = np.empty((len(firms), len(dest)))
-    share = np.empty(len(firms))
-    for k, d in enumerate(dest):
-        total = firms.by_sector(totals[d])
-        share.fill(0.0)
-        np.divide(firm_w[d], total, out=share, where=total > 0)
-        np.multiply(firms.by_origin_sector(scale[k]), share, out=out[:, k])
+    destinations: absorption x spend factor x logit share (totals: `_sector_totals`;
+    compiled in `orders.firm_demand`, one pass over the firms)."""
+    dest = np.fromiter(destinations, dtype=np.int64)
+    out = np.empty((len(firms), dest.size))
+    firm_demand(firm_w, totals, world.absorption_usd, spend, dest, firms.origin, firms.sector, out)
     return out
 
 
