@@ -91,6 +91,7 @@ class _Run:
         self.flows, self.stocks = self.ledger.flows, self.ledger.stocks
         self._monthly = [varies_by_month(shock) for shock in self.shocks]
         self._policy_cache: tuple[tuple[object, ...], Policy] | None = None
+        self._policy_month: int | None = None  # the month _policy_cache was last checked in
         # Cut-off shares in force when each cohort shipped: only parties cut off later
         # have payments in flight in a currency they lost.
         self._cut_at_ship: dict[int, tuple[F64, F64]] = {}
@@ -99,7 +100,11 @@ class _Run:
 
     def policy(self, month: int) -> Policy:
         """The policy in force in `month`, compiled again only when it can have changed: an
-        intensity moved, or an active shock varies by month (`varies_by_month`)."""
+        intensity moved, or an active shock varies by month (`varies_by_month`).
+        Intensities move at whole months only, before anything else in the month asks."""
+        if self._policy_month == month and self._policy_cache is not None:
+            return self._policy_cache[1]
+        self._policy_month = month
         active = self.intensity > 0.0
         monthly = any(m for m, on in zip(self._monthly, active, strict=True) if on)
         key = (*self.intensity.tolist(), month if monthly else None)
