@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
+import numpy as np
+
 from tradesim import Scenario, scenario_from_dict
+from tradesim.model.engine import RawRun
 
 _SMALL: dict[str, Any] = {
     "name": "small",
@@ -91,3 +95,16 @@ def frictionless(**overrides: Any) -> dict[str, Any]:
     }
     data["initial_currency_shares"] = {"USD": 1.0}
     return data
+
+
+def assert_raw_equal(a: RawRun, b: RawRun) -> None:
+    """Two raw runs hold the same arrays, bit for bit (every flow, stock and month record)."""
+    assert a.n_agents == b.n_agents
+    for field in dataclasses.fields(RawRun):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, dict) and field.name != "timings":
+            assert x.keys() == y.keys(), field.name
+            for key in x:
+                np.testing.assert_array_equal(x[key], y[key], err_msg=f"{field.name}[{key}]")
+        elif isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=field.name)

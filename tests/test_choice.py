@@ -7,7 +7,7 @@ import numpy as np
 from tradesim.model import choice
 from tradesim.model.engine import run_engine
 
-from .factories import small
+from .factories import assert_raw_equal, small
 from .test_engine import SANCTION
 
 
@@ -30,12 +30,7 @@ def test_buyer_order_and_pieces_do_not_change_a_run(monkeypatch):
     monkeypatch.setattr(choice, "switch_buyers", shuffled(switch, "switch"))
     pieces = run_engine(scenario, 3)
     assert calls["renew"] > 10 and calls["switch"] > 0
-    for name in whole.flows:
-        np.testing.assert_array_equal(pieces.flows[name], whole.flows[name])
-    for name in whole.stocks:
-        np.testing.assert_array_equal(pieces.stocks[name], whole.stocks[name])
-    np.testing.assert_array_equal(pieces.relationships, whole.relationships)
-    np.testing.assert_array_equal(pieces.exports, whole.exports)
+    assert_raw_equal(pieces, whole)
 
 
 def test_uniforms_are_the_streams_uniforms_for_any_shape():

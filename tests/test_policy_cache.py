@@ -11,7 +11,7 @@ from tradesim.model.policy import compile_policy, varies_by_month
 from tradesim.model.world import build_world
 from tradesim.scenario import SHOCK_TYPES
 
-from .factories import small
+from .factories import assert_raw_equal, small
 from .test_shock_contract import policy_arrays
 from .test_shocks import CASES
 
@@ -100,10 +100,4 @@ def test_the_policy_cache_leaves_a_run_bit_identical(monkeypatch):
     calls.clear()
     every = run_engine(scenario, 2)
     assert n_cached < len(calls) / 2  # the cache saved compilations
-    for name in every.flows:
-        np.testing.assert_array_equal(cached.flows[name], every.flows[name])
-    for name in every.stocks:
-        np.testing.assert_array_equal(cached.stocks[name], every.stocks[name])
-    np.testing.assert_array_equal(cached.relationships, every.relationships)
-    np.testing.assert_array_equal(cached.outlay, every.outlay)
-    np.testing.assert_array_equal(cached.per_usd, every.per_usd)
+    assert_raw_equal(cached, every)
