@@ -36,8 +36,8 @@ def _raw_contents(path: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]
 @pytest.fixture(scope="module", params=["small", "baseline"])
 def labelled(request: pytest.FixtureRequest) -> LabelledRun:
     """A short run of a scenario without commodities (small) and one with them."""
-    if request.param == "small":
-        scenario = small()
+    if request.param == "small":  # named in three scripts: attributes are UTF-8 text
+        scenario = small(name="Россия–中国 é")
     else:  # commodities (quantities, units), five external regions, shocks
         scenario = load_scenario(BASELINE)
     raw = run_engine(scenario, np.random.SeedSequence(7))

@@ -176,7 +176,10 @@ def _write(
 
 
 def _attr(value: Any) -> Any:
-    """An attribute value NetCDF-3 holds: 64-bit integers become 32-bit, as in xarray."""
+    """An attribute value NetCDF-3 holds, as xarray encodes it: text as UTF-8 bytes (a
+    scenario may be named in any script), 64-bit integers as 32-bit."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
     if isinstance(value, (bool, np.bool_)):
         return np.int8(value)
     if isinstance(value, (int, np.integer)):
