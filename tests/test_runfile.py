@@ -66,11 +66,35 @@ def test_direct_file_equals_xarrays_file(labelled: LabelledRun, tmp_path: Path) 
         xr.testing.assert_identical(a.load(), labelled_dataset(labelled).astype(a.dtypes))
 
 
-def test_values_netcdf3_cannot_hold_are_refused(labelled: LabelledRun, tmp_path: Path) -> None:
+def test_attributes_are_encoded_as_xarray_encodes_them(
+    labelled: LabelledRun, tmp_path: Path
+) -> None:
+    odd = labelled.with_attrs(
+        tenth=0.1, huge=1e300, levels=[0.05, 0.95], counts=np.array([1, 2]), none_yet=[]
+    )
+    ours, theirs = tmp_path / "ours.nc", tmp_path / "xarray.nc"
+    write_run_file(ours, odd)
+    labelled_dataset(odd).to_netcdf(theirs, engine="scipy")
+    attrs, their_attrs = _raw_contents(ours)[0], _raw_contents(theirs)[0]
+    for key in ("tenth", "huge", "levels", "counts", "none_yet"):
+        np.testing.assert_array_equal(attrs[key], their_attrs[key], err_msg=key)
+        assert np.asarray(attrs[key]).dtype == np.asarray(their_attrs[key]).dtype, key
+    assert attrs["huge"] == 1e300  # float64, not float32 (which would hold inf)
+
+
+def test_values_netcdf3_cannot_hold_are_refused_and_nothing_is_written(
+    labelled: LabelledRun, tmp_path: Path
+) -> None:
     big = dict(labelled.data_vars)
     dims, counts = big["relationships"]
     big["relationships"] = (dims, counts + 2**31)
+    path = tmp_path / "big.nc"
     with pytest.raises(ValueError, match="relationships: values do not fit a 32-bit integer"):
-        write_run_file(tmp_path / "big.nc", LabelledRun(labelled.coords, big, labelled.attrs))
-    with pytest.raises(ValueError, match="does not fit a 32-bit integer"):
+        write_run_file(path, LabelledRun(labelled.coords, big, labelled.attrs))
+    assert not path.exists()  # not a readable file with a variable missing
+    with pytest.raises(ValueError, match="attribute seed: values do not fit a 32-bit integer"):
         write_run_file(tmp_path / "seed.nc", labelled.with_attrs(seed=2**40))
+    for bad in (None, ["a", "b"], 1 + 2j):
+        with pytest.raises(ValueError, match=r"attribute note: .* has no NetCDF-3 type"):
+            write_run_file(tmp_path / "note.nc", labelled.with_attrs(note=bad))
+    assert not (tmp_path / "seed.nc").exists() and not (tmp_path / "note.nc").exists()

@@ -111,17 +111,33 @@ def _add_quantities(
 
 
 def write_run_file(path: str | Path, run: LabelledRun) -> None:
-    """Write `run` as a NetCDF-3 (64-bit offset) file at `path`, encoded as xarray would."""
+    """Write `run` as a NetCDF-3 (64-bit offset) file at `path`, encoded as xarray would.
+
+    Everything is encoded before the file is opened, so a run that NetCDF-3 cannot hold (an
+    integer beyond 32 bits, an attribute of no NetCDF type) raises ValueError and writes
+    nothing; the ensemble writes through `atomic_write`, so an interrupted write leaves no
+    file either. Meant for what `label_run` makes: float64 and integer values, text labels,
+    datetime months, and auxiliary coordinates carried by some data variable.
+    """
+    attrs = {key: _attr(key, value) for key, value in run.attrs.items()}
+    variables = [
+        _encode(name, dims, arr, _variable_attrs(name, dims, run.coords))
+        for name, (dims, arr) in run.data_vars.items()
+    ]
+    variables += [_encode(name, dims, arr, {}) for name, (dims, arr) in run.coords.items()]
+    sizes: dict[str, int] = {}
+    for _, dims, arr, _ in variables:
+        sizes.update(zip(dims, arr.shape, strict=True))
     with netcdf_file(path, "w", mmap=False, version=2) as f:
-        for key, value in run.attrs.items():
-            setattr(f, key, _attr(value))
-        sizes = {dims[0]: len(arr) for dims, arr in run.coords.values()}
+        for key, value in attrs.items():
+            setattr(f, key, value)
         for dim, size in sizes.items():
             f.createDimension(dim, size)
-        for name, (dims, arr) in run.data_vars.items():
-            _write(f, name, dims, arr, _variable_attrs(name, dims, run.coords))
-        for name, (dims, arr) in run.coords.items():
-            _write(f, name, dims, arr, {})
+        for name, dims, arr, var_attrs in variables:
+            var = f.createVariable(name, arr.dtype, dims)
+            for key, value in var_attrs.items():
+                setattr(var, key, value)
+            var[...] = arr
 
 
 def _variable_attrs(
@@ -139,9 +155,10 @@ def _variable_attrs(
     return attrs
 
 
-def _write(
-    f: netcdf_file, name: str, dims: Dims, arr: np.ndarray[Any, Any], attrs: dict[str, Any]
-) -> None:
+def _encode(
+    name: str, dims: Dims, arr: np.ndarray[Any, Any], attrs: dict[str, Any]
+) -> tuple[str, Dims, np.ndarray[Any, Any], dict[str, Any]]:
+    """A variable as NetCDF-3 holds it: (name, dimensions, values, encoded attributes)."""
     if arr.dtype.kind == "M":  # months: integer days since the first, proleptic Gregorian
         first = arr[0].astype("datetime64[D]")
         days = (arr - first) / np.timedelta64(1, "D")
@@ -156,34 +173,42 @@ def _write(
     elif arr.dtype.kind == "U":  # labels: UTF-8 bytes as a character array
         encoded = np.array([s.encode("utf-8") for s in arr.tolist()])
         width = max(encoded.dtype.itemsize, 1)
-        chars = encoded.astype(f"S{width}").view("S1").reshape(*arr.shape, width)
-        dim = f"string{width}"
-        if dim not in f.dimensions:
-            f.createDimension(dim, width)
-        arr, dims = chars, (*dims, dim)
+        arr = encoded.astype(f"S{width}").view("S1").reshape(*arr.shape, width)
+        dims = (*dims, f"string{width}")
         attrs = {"_Encoding": "utf-8", **attrs}
-    elif arr.dtype.kind in "iu":  # NetCDF-3 holds no 64-bit integers
-        if arr.size and (arr.min() < _INT32.min or arr.max() > _INT32.max):
-            raise ValueError(f"{name}: values do not fit a 32-bit integer")
-        arr = arr.astype(np.int32)
-    elif arr.dtype.kind == "f":
-        arr = arr.astype(np.float64, copy=False)
+    elif arr.dtype.kind in "iu":
+        arr = _int32(name, arr)
+    elif arr.dtype == np.float64:
         attrs = {**attrs, "_FillValue": np.float64(np.nan)}
-    var = f.createVariable(name, arr.dtype, dims)
-    for key, value in attrs.items():
-        setattr(var, key, _attr(value))
-    var[...] = arr
+    else:
+        raise ValueError(f"{name}: no NetCDF-3 encoding here for values of type {arr.dtype}")
+    return name, dims, arr, {key: _attr(f"{name}.{key}", value) for key, value in attrs.items()}
 
 
-def _attr(value: Any) -> Any:
-    """An attribute value NetCDF-3 holds, as xarray encodes it: text as UTF-8 bytes (a
-    scenario may be named in any script), 64-bit integers as 32-bit."""
+def _int32(name: str, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """NetCDF-3 holds no 64-bit or unsigned integers: 32-bit, refused if they do not fit."""
+    if values.size and (values.min() < _INT32.min or values.max() > _INT32.max):
+        raise ValueError(f"{name}: values do not fit a 32-bit integer")
+    return values.astype(np.int32)
+
+
+def _attr(name: str, value: Any) -> Any:
+    """An attribute value as xarray encodes it for NetCDF-3: text as UTF-8 bytes (a scenario
+    may be named in any script), numbers as a 1-d array of float64, or of integers coerced
+    to 32 bits (booleans to 8); anything else is refused."""
+    if isinstance(value, bytes):
+        return value
     if isinstance(value, str):
         return value.encode("utf-8")
-    if isinstance(value, (bool, np.bool_)):
-        return np.int8(value)
-    if isinstance(value, (int, np.integer)):
-        if not _INT32.min <= int(value) <= _INT32.max:
-            raise ValueError(f"attribute value {value} does not fit a 32-bit integer")
-        return np.int32(value)
-    return value
+    values = np.atleast_1d(np.asarray(value))
+    if values.ndim > 1:
+        raise ValueError(f"attribute {name}: NetCDF attributes are 1-dimensional")
+    if values.dtype.kind == "b":
+        return values.astype(np.int8)
+    if values.dtype.kind in "iu":
+        return _int32(f"attribute {name}", values)
+    if values.dtype.kind == "f" and values.dtype.itemsize in (4, 8):
+        return values
+    if values.size == 0:
+        return values.astype(np.float64)
+    raise ValueError(f"attribute {name}: {value!r} has no NetCDF-3 type")
