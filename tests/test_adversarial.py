@@ -131,6 +131,15 @@ def test_empty_name_is_refused_and_other_outputs_survive(here, capsys):
     assert tree(here / "out") == before
 
 
+def test_names_in_any_script_name_their_folder(here, capsys):
+    variant(here, "ru_cn", name="Россия–中国 2018")
+    assert cli(capsys, "run", "ru_cn.yaml", "--quiet")[0] == 0
+    assert (here / "out" / "Россия_中国_2018" / "result.nc").is_file()
+    variant(here, "ships", name="🚢 ⚓")  # no letter or digit left: refused, as an empty name
+    code, _, err = cli(capsys, "run", "ships.yaml")
+    assert code == 2 and "cannot name an output folder" in err
+
+
 @pytest.mark.parametrize("failure", ["check", "disk full"])
 def test_a_failed_forced_run_keeps_the_previous_output(here, capsys, monkeypatch, failure):
     assert cli(capsys, "run", "small.yaml", "--out", "res")[0] == 0

@@ -51,7 +51,7 @@ __all__ = [
 #: The file that marks a folder as written by tradesim (and so replaceable with --force).
 MARKER = ".tradesim-output"
 LOCK = ".tradesim.lock"
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_SAFE_NAME = re.compile(r"[^\w.-]+")  # \w: letters and digits of any script, and _
 
 
 def _umask() -> int:
@@ -72,7 +72,8 @@ def apply_umask(path: str | Path, *, directory: bool = False) -> None:
 
 
 def output_name(name: str) -> str:
-    """A folder name from a scenario name: letters, digits, '.', '_' and '-' only.
+    """A folder name from a scenario name: letters and digits (of any script: a scenario
+    may be named in Russian or Chinese), '.', '_' and '-' only.
 
     Separators and other characters become '_', leading dots are dropped (no `..`, no hidden
     folders). A name with nothing usable left is an error, never the parent folder.
