@@ -207,8 +207,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial):
-    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial, monkeypatch):
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1: they write
+    their runs' files themselves; workers elsewhere (as if) send their runs back."""
+    from tradesim.analysis import ensemble
+
     pytest.importorskip("distributed")
     dask = shutil.which("dask", path=str(BIN))
     assert dask, "the dask command comes with the [dask] extra"
@@ -247,6 +250,7 @@ def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial):
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
+            assert ensemble._workers_are_local(client)
         result = run_ensemble(
             small(), runs=4, out=tmp_path / "dask", executor="dask", scheduler=address
         )
@@ -256,6 +260,12 @@ def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial):
             np.testing.assert_array_equal(
                 result.summary()[name].values, serial.summary()[name].values
             )
+        monkeypatch.setattr(ensemble, "_workers_are_local", lambda client: False)
+        sent_back = run_ensemble(
+            small(), runs=4, out=tmp_path / "sent", executor="dask", scheduler=address
+        )
+        assert sent_back.computed == 4
+        assert_same_runs(serial, sent_back, 4)
     finally:
         for p in reversed(procs):
             p.terminate()

@@ -351,23 +351,47 @@ def _dask(
     workers: int | None,
     scheduler: str | None,
     check: bool,
+    store: _RunStore | None = None,
     **_: Any,
 ) -> Iterator[tuple[int, LabelledRun | None]]:
-    # Dask workers may run on other machines: they send their labelled runs back to be written.
+    """A Dask cluster. Workers on this machine (a local cluster, or every worker on the
+    loopback address) write their runs' files themselves, as local processes do: sending a
+    run back and writing it here took a fifth of the time of a 100k-agent ensemble on 2
+    cores. Workers elsewhere may not see this file system: they send their labelled runs
+    back to be written here."""
     with dask_client(workers, scheduler) as client:
         from distributed import as_completed as dask_completed
 
-        futures = client.map(
-            _simulate_run,
-            [scenario] * len(indices),
-            list(indices),
-            [check] * len(indices),
-            pure=False,
-        )
+        n = len(indices)
+        if store is not None and _workers_are_local(client):
+            futures = client.map(
+                _run_to_file,
+                [scenario] * n,
+                list(indices),
+                [check] * n,
+                [store.path(i) for i in indices],
+                [store.scenario_sha256] * n,
+                pure=False,
+            )
+        else:
+            store = None
+            futures = client.map(
+                _simulate_run, [scenario] * n, list(indices), [check] * n, pure=False
+            )
         position = {f.key: i for f, i in zip(futures, indices, strict=True)}
         for future in dask_completed(futures, loop=client.loop):
-            yield position[future.key], future.result()
+            result = future.result()
+            yield position[future.key], None if store is not None else result
             future.release()
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _workers_are_local(client: Any) -> bool:
+    """Whether every worker of the cluster runs on this machine (loopback addresses only)."""
+    hosts = {info.get("host") for info in client.scheduler_info()["workers"].values()}
+    return bool(hosts) and hosts <= _LOOPBACK
 
 
 @contextmanager
