@@ -5,7 +5,8 @@
    (imports, worker start-up and writing the run files included), with what bounds it: a
    fresh process's fixed start-up C (imports, the first run's extra time) and the time r
    of a later run give the ideal speedup (C + 8r) / (C + 4r); then the same ensembles in
-   this process after a warm-up run (the Python API in a session). Target (issue 16):
+   this process after a warm-up run (the Python API in a session); and a spawned worker's
+   first run with its start-up (macOS, Windows: workers do not fork). Target (issue 16):
    processes at least 1.6x faster than serial on 2 cores.
 2. The baseline economy at 100k agents over 120 months (plus the 24-month burn-in), 8 runs:
    serial, 2 local processes and, when the `dask` extra is installed, a local Dask cluster
@@ -76,6 +77,33 @@ with tempfile.TemporaryDirectory() as out:
 print(t1 - t0, t2 - t1, t3 - t2)
 """
 
+_SPAWN_CHILD = """
+import multiprocessing, sys, tempfile, time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+def main():
+    from tradesim import load_scenario
+    from tradesim.analysis.runner import RunStore, _run_to_file
+
+    scenario = load_scenario(sys.argv[1])
+    spawn = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as out:
+        store = RunStore(Path(out), scenario)
+        times = []
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            for i in range(2):
+                t0 = time.perf_counter()
+                args = (scenario, i, False, store.path(i), store.scenario_sha256)
+                pool.submit(_run_to_file, *args).result()
+                times.append(time.perf_counter() - t0)
+        store.close()
+    print(*times)
+
+if __name__ == "__main__":
+    main()
+"""
+
 _MEMORY_CHILD = """
 import resource, sys, tempfile
 from tradesim import load_scenario
@@ -117,14 +145,31 @@ def startup() -> tuple[float, float, float]:
     return imports, first, second
 
 
+def spawned_worker() -> tuple[float, float]:
+    """A spawned worker's first run (its start, imports and numba's start included) and its
+    second, as on macOS and Windows, where worker processes do not fork."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(_SPAWN_CHILD)
+    try:
+        out = subprocess.run(
+            [sys.executable, f.name, str(BASELINE)], capture_output=True, text=True, check=True
+        )
+    finally:
+        os.unlink(f.name)
+    first, second = map(float, out.stdout.split())
+    return first, second
+
+
 def bundled_baseline(repeats: int) -> None:
     print(f"1. bundled baseline, {RUNS} runs, each ensemble in a fresh process ({repeats} repeats)")
     times: dict[str, list[float]] = {"serial": [], "processes": []}
     parts: list[tuple[float, float, float]] = []
+    spawned: list[tuple[float, float]] = []
     for _ in range(repeats):
         for executor, ts in times.items():
             ts.append(fresh_ensemble(executor))
         parts.append(startup())
+        spawned.append(spawned_worker())
     for executor, ts in times.items():
         label = executor + (", 2 workers" if executor == "processes" else "")
         print(f"   {label:<24} {spread(ts)}")
@@ -140,6 +185,12 @@ def bundled_baseline(repeats: int) -> None:
         f"   fresh process: imports {imports:.2f} s, first run {first:.2f} s, next run"
         f" {second:.2f} s: fixed start-up C = {fixed:.2f} s, r = {second:.2f} s;"
         f" ideal speedup (C + 8r) / (C + 4r) = {bound:.2f}x",
+        flush=True,
+    )
+    first, later = (statistics.median(s[k] for s in spawned) for k in range(2))
+    print(
+        f"   a spawned worker (macOS, Windows): first run {first:.2f} s with its start-up,"
+        f" next run {later:.2f} s",
         flush=True,
     )
 

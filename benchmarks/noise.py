@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from tradesim.analysis.calibrate import load_currency_shares
-from tradesim.analysis.ensemble import run_seed
 from tradesim.analysis.moments import currency_moments, simulate_moments
+from tradesim.analysis.runner import run_seed
 from tradesim.model._random import Streams
 from tradesim.model.engine import run_engine
 from tradesim.scenario import Scenario, load_scenario

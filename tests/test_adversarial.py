@@ -176,12 +176,12 @@ def test_two_scenarios_with_one_name_are_refused(here, capsys):
 
 
 def test_interrupted_forced_ensemble_keeps_the_old_one(here, capsys, monkeypatch):
-    from tradesim.analysis import ensemble
+    from tradesim.analysis import runner
 
     args = ["run", "small.yaml", "--runs", "4", "--executor", "serial", "--quiet", "--out", "e"]
     assert cli(capsys, *args)[0] == 0
     before = tree(here / "e")
-    real = ensemble._simulate_run
+    real = runner._simulate_run
     calls: list[int] = []
 
     def interrupted(scenario: Any, index: int, check: bool = False) -> Any:
@@ -190,12 +190,12 @@ def test_interrupted_forced_ensemble_keeps_the_old_one(here, capsys, monkeypatch
             raise KeyboardInterrupt
         return real(scenario, index, check)
 
-    monkeypatch.setattr(ensemble, "_simulate_run", interrupted)
+    monkeypatch.setattr(runner, "_simulate_run", interrupted)
     changed = [*args, "--force", "--set", "parameters.markup=1.3"]
     code, _, err = cli(capsys, *changed)
     assert code == 130 and "earlier outputs are unchanged" in err
     assert tree(here / "e") == before  # the old ensemble, untouched
-    monkeypatch.setattr(ensemble, "_simulate_run", real)
+    monkeypatch.setattr(runner, "_simulate_run", real)
     code, out, _ = cli(capsys, *changed)
     assert code == 0 and "2 runs were found" in out  # the new one resumed, then swapped in
     manifest = json.loads((here / "e" / "manifest.json").read_text())

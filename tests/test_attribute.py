@@ -12,8 +12,8 @@ from tradesim import TradesimError, load_scenario, simulate
 from tradesim.analysis import attribute as attribute_module
 from tradesim.analysis import batch
 from tradesim.analysis.attribute import attribute, base_scenario, shock_groups
-from tradesim.analysis.ensemble import run_seed
 from tradesim.analysis.outputs import evaluate_outputs, parse_outputs
+from tradesim.analysis.runner import run_seed
 from tradesim.analysis.sweep import design_points, sweep
 
 from .test_cli import DATA, tradesim

@@ -3,6 +3,7 @@ interrupted, corrupt runs recomputed, correct summaries and paired comparisons."
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import signal
 import socket
@@ -16,14 +17,8 @@ import pytest
 import xarray as xr
 
 from tradesim import TradesimError
-from tradesim.analysis.ensemble import (
-    _blas_threads_in_worker,
-    compare,
-    process_pool,
-    run_ensemble,
-    run_seed,
-    summarize,
-)
+from tradesim.analysis.ensemble import compare, run_ensemble, summarize
+from tradesim.analysis.runner import _blas_threads_in_worker, process_pool, run_seed
 
 from .factories import small
 
@@ -61,6 +56,30 @@ def test_workers_use_one_blas_thread():
     assert all(c and set(c) == {1} for c in counts), counts
 
 
+def test_a_spawned_worker_computes_and_writes_a_run_without_xarray(serial, tmp_path):
+    """What a worker needs (the runner) loads neither xarray nor pandas: a spawned process
+    (macOS, Windows) or a Dask worker does not pay for them before its first run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tradesim.analysis import runner
+
+    store = runner.RunStore(tmp_path, small())
+    try:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            args = (small(), 1, False, store.path(1), store.scenario_sha256)
+            assert pool.submit(runner._run_to_file, *args).result() == 1
+            heavy = "sorted(m for m in ('xarray', 'pandas') if m in __import__('sys').modules)"
+            assert pool.submit(eval, heavy).result() == []
+        assert store.is_done(1)
+    finally:
+        store.close()
+    xr.testing.assert_identical(
+        xr.open_dataset(store.path(1), engine="scipy").load(), serial.run(1)
+    )
+
+
 def test_summary_statistics_match_the_runs(serial):
     stacked = xr.concat([serial.run(i).shipped_usd for i in range(4)], dim="run")
     summary = serial.summary()
@@ -87,6 +106,25 @@ def test_band_of_totals_is_computed_per_run(serial):
     ]
     expected = xr.concat(per_run, dim="run").quantile(0.95, dim="run").drop_vars("quantile")
     xr.testing.assert_allclose(totals.sel(quantile=0.95, drop=True), expected)
+
+
+def test_bilateral_bands_are_computed_once_and_handed_out_as_copies(serial, monkeypatch):
+    import tradesim.analysis.ensemble as ensemble_module
+
+    result = dataclasses.replace(serial)  # a fresh result: nothing cached yet
+    calls = []
+    real = ensemble_module.summarize
+    monkeypatch.setattr(
+        ensemble_module, "summarize", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    first = result.bilateral_bands()
+    first["shipped_usd_mean"].values[:] = -1.0  # a caller's edit stays with the caller
+    second = result.bilateral_bands()
+    assert len(calls) == 1
+    expected = real(
+        serial.run_paths, annual=True, variables=["shipped_usd"], sum_over=("sector", "currency")
+    )
+    xr.testing.assert_identical(second, expected)
 
 
 def test_paired_comparison_uses_common_random_numbers(tmp_path):
@@ -210,7 +248,7 @@ def _free_port() -> int:
 def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial, monkeypatch):
     """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1: they write
     their runs' files themselves; workers elsewhere (as if) send their runs back."""
-    from tradesim.analysis import ensemble
+    from tradesim.analysis import runner
 
     pytest.importorskip("distributed")
     dask = shutil.which("dask", path=str(BIN))
@@ -250,7 +288,7 @@ def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial, mon
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
-            assert ensemble._workers_are_local(client)
+            assert runner._workers_are_local(client)
         result = run_ensemble(
             small(), runs=4, out=tmp_path / "dask", executor="dask", scheduler=address
         )
@@ -260,7 +298,7 @@ def test_dask_cluster_from_the_command_line_matches_serial(tmp_path, serial, mon
             np.testing.assert_array_equal(
                 result.summary()[name].values, serial.summary()[name].values
             )
-        monkeypatch.setattr(ensemble, "_workers_are_local", lambda client: False)
+        monkeypatch.setattr(runner, "_workers_are_local", lambda client: False)
         sent_back = run_ensemble(
             small(), runs=4, out=tmp_path / "sent", executor="dask", scheduler=address
         )

@@ -28,8 +28,9 @@ import xarray as xr
 import yaml
 
 from tradesim.analysis.batch import Point, Progress, run_points
-from tradesim.analysis.ensemble import DEFAULT_QUANTILES, ExecutorName
+from tradesim.analysis.ensemble import DEFAULT_QUANTILES
 from tradesim.analysis.outputs import Output, default_outputs, parse_outputs
+from tradesim.analysis.runner import ExecutorName
 from tradesim.errors import TradesimError
 from tradesim.scenario import Scenario, load_scenario
 

@@ -45,7 +45,7 @@ from tradesim.errors import CalibrationError
 from tradesim.scenario import Scenario
 
 if TYPE_CHECKING:
-    from tradesim.analysis.ensemble import ExecutorName
+    from tradesim.analysis.runner import ExecutorName
 
 __all__ = ["BacktestResult", "Fold", "backtest", "naive_forecasts"]
 
@@ -191,7 +191,8 @@ class BacktestResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written = [out / "backtest.csv", out / "backtest.txt"]
-        from tradesim.io.results import atomic_write, csv_writer
+        from tradesim.io.outputs import atomic_write
+        from tradesim.io.results import csv_writer
 
         atomic_write(written[0], csv_writer(self.to_frame()))
         text = self.to_text()

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradesim.analysis.ensemble import ExecutorName, dask_client, process_pool, run_seed
 from tradesim.analysis.outputs import Output, evaluate_outputs
+from tradesim.analysis.runner import ExecutorName, dask_client, process_pool, run_seed
 from tradesim.errors import TradesimError
-from tradesim.io.outputs import FolderLock, is_output_folder, mark_output
-from tradesim.io.results import atomic_write
+from tradesim.io.outputs import FolderLock, atomic_write, is_output_folder, mark_output
 from tradesim.scenario import Scenario
 
 __all__ = ["Point", "run_points"]

@@ -681,7 +681,7 @@ def _moments(scenario: Scenario, index: int, keys: Sequence[tuple[int, str, str]
 
 def _draw(scenario: Scenario, index: int, moments: Sequence[Moment]) -> np.ndarray:
     """One replication's simulated moments (seed `index` of the scenario)."""
-    from tradesim.analysis.ensemble import run_seed
+    from tradesim.analysis.runner import run_seed
     from tradesim.model.engine import run_engine
 
     return simulate_moments(run_engine(scenario, run_seed(scenario, index)), moments)
@@ -1058,7 +1058,7 @@ def calibrate(
 
     pool = None
     if workers != 1 and replications > 1:
-        from tradesim.analysis.ensemble import process_pool
+        from tradesim.analysis.runner import process_pool
 
         pool = process_pool(workers)
     try:

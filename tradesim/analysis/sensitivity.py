@@ -19,10 +19,11 @@ from typing import Any, Literal
 import numpy as np
 
 from tradesim.analysis.batch import Point, Progress, run_points
-from tradesim.analysis.ensemble import ExecutorName
 from tradesim.analysis.outputs import default_outputs, parse_outputs
+from tradesim.analysis.runner import ExecutorName
 from tradesim.errors import TradesimError
-from tradesim.io.results import atomic_write, csv_writer
+from tradesim.io.outputs import atomic_write
+from tradesim.io.results import csv_writer
 from tradesim.scenario import load_scenario
 
 __all__ = ["SensitivityResult", "sensitivity"]

@@ -17,11 +17,11 @@ from typing import Any, Literal
 import yaml
 
 from tradesim.analysis.batch import Point, Progress, run_points
-from tradesim.analysis.ensemble import ExecutorName
 from tradesim.analysis.outputs import default_outputs, parse_outputs
+from tradesim.analysis.runner import ExecutorName
 from tradesim.errors import TradesimError
-from tradesim.io.outputs import neutralize_cells
-from tradesim.io.results import atomic_write, writer
+from tradesim.io.outputs import atomic_write, neutralize_cells
+from tradesim.io.results import writer
 from tradesim.scenario import Scenario, load_scenario
 
 __all__ = ["design_points", "sweep"]

@@ -131,7 +131,7 @@ def store_extra(estimates: ParameterEstimates) -> str:
 
 def ensemble_key(scenario: Scenario, estimates: ParameterEstimates) -> str:
     """The hash an ensemble folder of `scenario` with parameter uncertainty records."""
-    from tradesim.analysis.ensemble import scenario_hash
+    from tradesim.analysis.runner import scenario_hash
 
     return hashlib.sha256((scenario_hash(scenario) + store_extra(estimates)).encode()).hexdigest()
 
@@ -168,7 +168,7 @@ class ParameterDraws:
 
     def values(self, index: int) -> np.ndarray:
         """Run `index`'s parameter values: theta_hat + A z, clipped to the bounds."""
-        from tradesim.analysis.ensemble import run_seed
+        from tradesim.analysis.runner import run_seed
 
         est = np.asarray(self.estimates.estimates, dtype=float)
         z = Streams(run_seed(self.scenario, index)).generator(STREAM).standard_normal(len(est))

@@ -293,7 +293,8 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     )
     print(result.to_text())
     table = result.table()
-    from tradesim.io.results import atomic_write, csv_writer
+    from tradesim.io.outputs import atomic_write
+    from tradesim.io.results import csv_writer
 
     atomic_write(out / "attribution.csv", csv_writer(table))
     print(f"\nWrote attribution.csv to {out}/ ({result.timings['wall_seconds']:.1f} s)")

@@ -307,7 +307,7 @@ def _ensemble(scenario: Any, out: Path, args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tradesim.analysis.ensemble import scenario_hash
+    from tradesim.analysis.runner import scenario_hash
     from tradesim.analysis.simulate import simulate
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
     from tradesim.io.results import format_summary, write_outputs
@@ -316,7 +316,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise TradesimError("--parameter-uncertainty needs an ensemble: --runs 2 or more")
     scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
     folders = unique_names(s.name for _, s in scenarios)
-    all_inputs = [f for path, _ in scenarios for f in _inputs(path)]
+    inputs = {path: _inputs(path) for path, _ in scenarios}
+    all_inputs = [f for files in inputs.values() for f in files]
     for _, scenario in scenarios:
         _check_memory(scenario, args)
     _quiet_dask(args)
@@ -325,7 +326,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out = Path("out") / folder
         else:
             out = args.out / folder if len(scenarios) > 1 else args.out
-        sources = _inputs(path)
+        sources = inputs[path]
         if k:
             print()
         key = scenario_hash(scenario) if args.runs > 1 else None
@@ -388,12 +389,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import hashlib
 
-    from tradesim.analysis.ensemble import (
-        check_comparable,
-        compare,
-        scenario_hash,
-        single_pair_metrics,
-    )
+    from tradesim.analysis.ensemble import check_comparable, compare, single_pair_metrics
+    from tradesim.analysis.runner import scenario_hash
     from tradesim.analysis.simulate import simulate
     from tradesim.cli.analysis_commands import align_horizons
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
@@ -454,7 +451,7 @@ def _claim_comparison(work: Path, key: str | None) -> None:
     """Record which pair of scenarios a resumable comparison folder holds."""
     meta = work / "ensemble.json"
     if key is not None and not meta.exists():
-        from tradesim.io.results import atomic_write
+        from tradesim.io.outputs import atomic_write
 
         text = json.dumps({"scenario_sha256": key}) + "\n"
         atomic_write(meta, _text_writer(text))
@@ -465,8 +462,9 @@ def _write_comparison_manifest(
 ) -> None:
     """manifest.json of a comparison: both scenarios with their hashes, the runs, the
     quantiles, the `--set` overrides and the input files."""
-    from tradesim.analysis.ensemble import scenario_hash
-    from tradesim.io.results import atomic_write, scenario_manifest
+    from tradesim.analysis.runner import scenario_hash
+    from tradesim.io.outputs import atomic_write
+    from tradesim.io.results import scenario_manifest
 
     info: dict[str, Any] = {
         "comparison": {"base": base.name, "alternative": alt.name},
@@ -497,8 +495,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         start_values,
         write_calibrated_scenario,
     )
-    from tradesim.io.outputs import check_file_target, writing_to
-    from tradesim.io.results import atomic_write
+    from tradesim.io.outputs import atomic_write, check_file_target, writing_to
 
     scenario = _load(args.scenario, args)
     observed = load_observed(args.observed) if args.observed else None
@@ -565,9 +562,8 @@ class _Evaluations(_Progress):
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from tradesim.analysis.ensemble import check_comparable
-    from tradesim.io.outputs import check_file_target, writing_to
+    from tradesim.io.outputs import atomic_write, check_file_target, writing_to
     from tradesim.io.report import html_report
-    from tradesim.io.results import atomic_write
     from tradesim.scenario import scenario_files
 
     inputs = [f for p in (args.base, *args.alternatives) for f in _inputs(p)]
@@ -614,8 +610,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        from tradesim.io.outputs import check_file_target, writing_to
-        from tradesim.io.results import atomic_write
+        from tradesim.io.outputs import atomic_write, check_file_target, writing_to
 
         check_file_target(args.out, force=args.force)
         with writing_to(args.out):
@@ -627,8 +622,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_shares(args: argparse.Namespace) -> int:
     import os
 
-    from tradesim.io.outputs import check_file_target, writing_to
-    from tradesim.io.results import atomic_write
+    from tradesim.io.outputs import atomic_write, check_file_target, writing_to
     from tradesim.io.trade_data import CONCORDANCE, origin_shares_from_trade, scenario_yaml
     from tradesim.scenario import load_scenario
 
@@ -715,8 +709,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
         raise TradesimError(f"{args.name!r} is not a valid name: use letters, digits, _ and -")
-    from tradesim.io.outputs import check_file_target, writing_to
-    from tradesim.io.results import atomic_write
+    from tradesim.io.outputs import atomic_write, check_file_target, writing_to
     from tradesim.scenario import load_scenario
 
     if not args.extends.is_file():
@@ -925,7 +918,8 @@ def _format_comparison(base: Any, alt: Any, m: Any, runs: int) -> str:
 
 def _write_comparison(metrics: Any, out: Path) -> None:
     from tradesim.io.bands import bands_table
-    from tradesim.io.results import atomic_write, csv_writer, writer
+    from tradesim.io.outputs import atomic_write
+    from tradesim.io.results import csv_writer, writer
 
     atomic_write(out / "comparison.nc", writer(metrics, "to_netcdf", engine="scipy"))
     tables = {

@@ -42,8 +42,8 @@ def ensemble_with_parameter_uncertainty(
     from tradesim.analysis.ensemble import run_ensemble
     from tradesim.analysis.uncertainty import format_decomposition, variance_decomposition
     from tradesim.cli.main import _Progress
-    from tradesim.io.outputs import record_output
-    from tradesim.io.results import atomic_write, csv_writer
+    from tradesim.io.outputs import atomic_write, record_output
+    from tradesim.io.results import csv_writer
 
     common = dict(
         runs=args.runs,

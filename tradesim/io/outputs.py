@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "FolderLock",
     "OutputFolder",
     "apply_umask",
+    "atomic_write",
     "check_file_target",
     "foreign_entries",
     "is_output_folder",
@@ -123,10 +124,24 @@ def mark_output(folder: Path, kind: str) -> None:
         apply_umask(marker)
 
 
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        apply_umask(tmp)  # mkstemp made it 0600
+        os.replace(tmp, path)
+        record_output(path)  # listed in the folder's marker: --force may replace it
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def record_output(path: Path) -> None:
     """Add `path`'s name to the marker of its folder, if that folder is tradesim's.
 
-    Called by `results.atomic_write` for every file written; recording never fails a write.
+    Called by `atomic_write` for every file written; recording never fails a write.
     """
     marker = path.parent / MARKER
     try:

@@ -101,7 +101,8 @@ def plain_text(fig: Figure) -> Figure:
 
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write `fig` as path.png (300 dpi) and path.svg; returns both paths."""
-    from tradesim.io.results import atomic_write, writer
+    from tradesim.io.outputs import atomic_write
+    from tradesim.io.results import writer
 
     plain_text(fig)
     base = Path(path).with_suffix("")

@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import platform
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ import xarray as xr
 from tradesim.errors import TradesimError
 from tradesim.io.currency import Frequency, direction_currency_shares, direction_share_table
 from tradesim.io.metadata import METRIC_ATTRS, describe
-from tradesim.io.outputs import apply_umask, mark_output, neutralize_cells, record_output
+from tradesim.io.outputs import atomic_write, mark_output, neutralize_cells
 from tradesim.io.routes import route_values
 from tradesim.io.runfile import LabelledRun, label_run
 from tradesim.model.engine import RawRun
@@ -33,7 +31,6 @@ from tradesim.scenario.focus import Route
 __all__ = [
     "SimulationResult",
     "annual_bilateral",
-    "atomic_write",
     "comparison_metrics",
     "csv_writer",
     "currency_shares",
@@ -317,20 +314,6 @@ def csv_writer(df: Any) -> Callable[[Path], object]:
     injection: every CSV tradesim writes goes through here."""
     safe = neutralize_cells(df)
     return lambda path: safe.to_csv(path, index=False, float_format="%.6g")
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        apply_umask(tmp)  # mkstemp made it 0600
-        os.replace(tmp, path)
-        record_output(path)  # listed in the folder's marker: --force may replace it
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sha256(data: bytes) -> str:
