@@ -430,13 +430,18 @@ def neutralize_cells(df: Any) -> Any:
     (https://owasp.org/www-community/attacks/CSV_Injection). Numeric columns are untouched;
     region, sector, currency and route names are the text cells tradesim writes.
     """
+    import pandas as pd
     from pandas.api.types import is_object_dtype, is_string_dtype
 
     out = df.copy()
     for column in out.columns:
         if is_object_dtype(out[column]) or is_string_dtype(out[column]):
-            out[column] = [
-                "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                for v in out[column]
-            ]
+            # A column holds a few names many times over: look at each name once.
+            risky = {
+                v: "'" + v
+                for v in pd.unique(out[column])
+                if isinstance(v, str) and v.startswith(_FORMULA_START)
+            }
+            if risky:
+                out[column] = out[column].map(lambda v: risky.get(v, v))
     return out
