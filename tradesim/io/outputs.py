@@ -443,5 +443,5 @@ def neutralize_cells(df: Any) -> Any:
                 if isinstance(v, str) and v.startswith(_FORMULA_START)
             }
             if risky:
-                out[column] = out[column].map(lambda v: risky.get(v, v))
+                out[column] = out[column].replace(risky)
     return out
