@@ -325,6 +325,49 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
     assert "'-A" in (tmp_path / "one" / "annual_bilateral.csv").read_text()
 
 
+def test_csv_neutralisation_keeps_every_kind_of_cell(tmp_path):
+    """Cells of any kind go through: a dict (a sweep's year-path value), None, numbers, a
+    categorical column; risky names are quoted wherever they are."""
+    import pandas as pd
+
+    from tradesim.io.outputs import neutralize_cells
+
+    table = pd.DataFrame(
+        {
+            "value": [{"2020": 1.0}, "=cmd", None, 3],
+            "region": pd.Categorical(["A", "+B", "A", "A"]),
+            "safe": pd.Categorical(["A", "B", "A", "B"]),
+            "name": ["A", "B", "@C", "A"],
+        }
+    )
+    out = neutralize_cells(table)
+    assert out["value"].tolist() == [{"2020": 1.0}, "'=cmd", None, 3]
+    assert out["region"].tolist() == ["A", "'+B", "A", "A"]
+    assert out["safe"].tolist() == ["A", "B", "A", "B"]
+    assert out["name"].tolist() == ["A", "B", "'@C", "A"]
+    assert table["name"].tolist() == ["A", "B", "@C", "A"]  # the caller's table is untouched
+
+
+def test_a_sweep_over_year_paths_writes_its_table(tmp_path, capsys):
+    from tradesim.analysis.sweep import sweep
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict()))
+    paths = [{"2020": 1.0, "2021": 1.05}, {"2020": 1.0, "2021": 1.2}]
+    table = sweep(
+        path, {"economies.A.demand": paths}, runs=1, out=tmp_path / "sw", executor="serial"
+    )
+    assert len(table) == 2
+    assert (tmp_path / "sw" / "sweep.csv").exists()
+    vary = "economies.A.demand={2020: 1.0},{2020: 1.3}"  # --vary splits values at commas
+    code, out, err = cli(
+        capsys, "sweep", path, "--vary", vary, "--runs", "1", "--executor", "serial",
+        "--out", tmp_path / "cli", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "{2020: 1.3}" in out and "Wrote sweep.csv (2 rows" in out
+
+
 def billion_laughs(levels: int) -> str:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     for i in range(1, levels + 1):

@@ -325,11 +325,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     import pandas as pd
 
+    # One line per point: its values (any kind: a year path is a dict), then output means.
+    varied = [c for c in table.columns if c in dict(args.vary)]
+    points = table.groupby("point", sort=False)
+    means = points.mean(numeric_only=True).drop(columns=["run", *varied], errors="ignore")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(
-            table.groupby([*(c for c in table.columns if c in dict(args.vary))])
-            .mean(numeric_only=True)
-            .drop(columns=["run"], errors="ignore")
+            pd.concat([points[varied].first(), means], axis=1)
+            .set_index(varied)
             .to_string(float_format=lambda v: f"{v:.6g}")
         )
     print(f"\nWrote sweep.csv ({len(table)} rows, one per point and run) to {out}/")

@@ -12,7 +12,7 @@ through this module:
   one of the command's inputs, and any folder without the marker.
 - Output names derived from scenario names are sanitised (`output_name`): no separators,
   no `..`, never empty; `unique_names` refuses two scenarios that would share a folder.
-- Single files (`check_file_target`, then `atomic_write` in `results`) are never
+- Single files (`check_file_target`, then `atomic_write`) are never
   overwritten without `--force`, never when they are inputs.
 - An ensemble folder is owned by a lock file (`FolderLock`, an advisory `flock` released
   by the kernel when its process ends, even on SIGKILL), so two processes never mix runs.
@@ -433,15 +433,17 @@ def neutralize_cells(df: Any) -> Any:
     import pandas as pd
     from pandas.api.types import is_object_dtype, is_string_dtype
 
+    def risky(v: Any) -> bool:
+        return isinstance(v, str) and v.startswith(_FORMULA_START)
+
     out = df.copy()
     for column in out.columns:
-        if is_object_dtype(out[column]) or is_string_dtype(out[column]):
-            # A column holds a few names many times over: look at each name once.
-            risky = {
-                v: "'" + v
-                for v in pd.unique(out[column])
-                if isinstance(v, str) and v.startswith(_FORMULA_START)
-            }
-            if risky:
-                out[column] = out[column].replace(risky)
+        values = out[column]
+        if is_object_dtype(values) or is_string_dtype(values):
+            try:  # a column holds a few names many times over: look at each name once
+                clean = not any(risky(v) for v in pd.unique(values))
+            except TypeError:  # unhashable cells (a sweep's year-path value is a dict)
+                clean = False
+            if not clean:
+                out[column] = ["'" + v if risky(v) else v for v in values]
     return out
