@@ -5,8 +5,8 @@
    (imports, worker start-up and writing the run files included), with what bounds it: a
    fresh process's fixed start-up C (imports, the first run's extra time) and the time r
    of a later run give the ideal speedup (C + 8r) / (C + 4r); then the same ensembles in
-   this process after a warm-up run (the Python API in a session); and a spawned worker's
-   first run with its start-up (macOS, Windows: workers do not fork). Target (issue 16):
+   this process after a warm-up run (the Python API in a session); and the first run of a
+   worker started by spawn (the default on macOS, Windows), start-up included. Target (issue 16):
    processes at least 1.6x faster than serial on 2 cores.
 2. The baseline economy at 100k agents over 120 months (plus the 24-month burn-in), 8 runs:
    serial, 2 local processes and, when the `dask` extra is installed, a local Dask cluster
@@ -146,8 +146,9 @@ def startup() -> tuple[float, float, float]:
 
 
 def spawned_worker() -> tuple[float, float]:
-    """A spawned worker's first run (its start, imports and numba's start included) and its
-    second, as on macOS and Windows, where worker processes do not fork."""
+    """A worker started with the spawn method: its first run (its start, imports and numba's
+    start included) and its second. Spawn is the default on macOS and Windows, where worker
+    processes do not fork; measured here with spawn on whatever platform this is."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(_SPAWN_CHILD)
     try:
@@ -189,7 +190,8 @@ def bundled_baseline(repeats: int) -> None:
     )
     first, later = (statistics.median(s[k] for s in spawned) for k in range(2))
     print(
-        f"   a spawned worker (macOS, Windows): first run {first:.2f} s with its start-up,"
+        f"   a worker started by spawn (as on macOS, Windows): first run {first:.2f} s with"
+        " its start-up,"
         f" next run {later:.2f} s",
         flush=True,
     )
