@@ -727,3 +727,20 @@ def test_valid_scenarios_still_run(here, capsys):
     write_yaml(here / "ok.yaml", data)
     code, out, err = cli(capsys, "run", "ok.yaml", "--out", "res", "--quiet")
     assert code == 0, err and "A -> B" in out
+
+
+def test_output_formats_that_cannot_be_honoured_are_refused_before_running(here, capsys):
+    """--plot without result.nc, and a format an ensemble does not write, are refused before
+    any run is computed (they were refused, or ignored, after)."""
+    code, _, err = cli(capsys, "run", "small.yaml", "--format", "parquet", "--plot", "--out", "a")
+    assert code == 2 and "add netcdf to --format" in err
+    code, _, err = cli(
+        capsys, "run", "small.yaml", "--runs", "2", "--format", "parquet", "--out", "b"
+    )
+    assert code == 2 and "applies to a single run" in err
+    assert not (here / "a").exists() and not (here / "b").exists()
+    code, _, err = cli(
+        capsys, "run", "small.yaml", "--runs", "2", "--format", "csv,netcdf", "--executor",
+        "serial", "--out", "c", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err

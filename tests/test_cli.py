@@ -309,6 +309,9 @@ def test_set_accepts_brackets_and_dots():
     assert load_scenario(path, overrides=["shocks[0].rate=50%"]).shocks[0].rate == 0.5
     with pytest.raises(ScenarioError, match="does not exist"):
         load_scenario(path, overrides=["shocks[9].rate=0.1"])
+    for key in ("shocks[-1].rate", "shocks[0.5].rate"):  # blamed on the --set, not the file
+        with pytest.raises(ScenarioError, match=r"--set .*whole number from 0"):
+            load_scenario(path, overrides=[f"{key}=0.1"])
     proc = tradesim("validate", str(path), "--set", "shocks[0].rate=7")  # the command line too
     assert proc.returncode == 2 and "shocks[0].rate: Input should be" in proc.stderr
 

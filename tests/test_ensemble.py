@@ -170,6 +170,10 @@ def test_bad_arguments():
         run_ensemble(small(), runs=0, out="unused")
     with pytest.raises(ValueError, match="executor"):
         run_ensemble(small(), runs=1, out="unused", executor="threads")  # type: ignore[arg-type]
+    # Band columns are labelled q{level:g}: levels equal to 6 digits would collide.
+    for close in [(0.05, 0.050000001), (0.5000001,)]:
+        with pytest.raises(ValueError, match="6 significant digits"):
+            run_ensemble(small(), runs=2, out="unused", quantiles=close)
 
 
 def _cli(*args, **kw):

@@ -169,3 +169,26 @@ def test_decomposition_is_the_law_of_total_variance():
     assert row["sd_parameters_usd"] == pytest.approx(param_sd, rel=0.25)
     assert row["parameter_share"] == pytest.approx(0.1, abs=0.04)
     assert row["dominant"] == "model noise"
+
+
+def test_draws_refuse_a_scenario_that_does_not_hold_the_estimates(tmp_path, capsys):
+    """The draws centre on the report's estimates: a scenario holding another value (a --set
+    of an estimated parameter, another scenario's report) is refused, not overridden."""
+    from tradesim.scenario import load_scenario
+
+    est = ParameterEstimates(("parameters.budget_dispersion",), (0.5,), ((0.01,),), (0.4,), (0.6,))
+    ParameterDraws(small(), est)  # the small scenario holds 0.5
+    moved = load_scenario(DATA / "small.yaml", overrides=["parameters.budget_dispersion=0.45"])
+    with pytest.raises(CalibrationError, match=r"budget_dispersion is 0\.45 .* estimates 0\.5"):
+        ParameterDraws(moved, est)
+    scenario = tmp_path / "small.yaml"
+    shutil.copy(DATA / "small.yaml", scenario)
+    entry = {"name": "parameters.budget_dispersion", "estimate": 0.5, "se": 0.1}
+    report = {"parameters": [{**entry, "lower": 0.4, "upper": 0.6}]}
+    (tmp_path / "small.report.json").write_text(json.dumps(report))
+    out = tmp_path / "out"
+    args = ["run", str(scenario), "--runs", "2", "--executor", "serial", "--out", str(out)]
+    extra = ["--quiet", "--parameter-uncertainty", "--set", "parameters.budget_dispersion=0.45"]
+    assert main([*args, *extra]) == 2
+    assert "estimates 0.5" in capsys.readouterr().err
+    assert not out.exists()  # refused before any run

@@ -83,6 +83,14 @@ def check_quantiles(values: Any, name: str = "quantiles") -> tuple[float, ...]:
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {out}")
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must be distinct, got {out}")
+    # Tables label a quantile's column q{level:g} (6 significant digits), beside the median's.
+    levels = {0.5, *out}
+    close = [q for q in out if sum(f"{p:g}" == f"{q:g}" for p in levels) > 1]
+    if close:
+        raise ValueError(
+            f"{name} {close} differ from another quantile or the median (0.5) only beyond 6"
+            " significant digits, which label a band's columns; choose distinct levels"
+        )
     return tuple(out)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tradesim.analysis.calibrate import Parameter, _with_values, parse_parameter
+from tradesim.analysis.calibrate import Parameter, _current, _with_values, parse_parameter
 from tradesim.errors import CalibrationError
 from tradesim.model._random import Streams
 from tradesim.scenario import Scenario
@@ -159,8 +159,21 @@ class ParameterDraws:
     estimates: ParameterEstimates
 
     def __post_init__(self) -> None:
-        for name in self.estimates.names:
-            _parameter(self.scenario, name)  # fail early on an unknown parameter
+        """Fail early on an unknown parameter, and on a scenario that does not hold the
+        estimates: the draws centre on the report's values, so a `--set` of an estimated
+        parameter, or the report of another scenario, would be silently overridden."""
+        for name, estimate in zip(self.estimates.names, self.estimates.estimates, strict=True):
+            _, relative = _parameter(self.scenario, name)
+            if relative:  # a multiplier already applied to the scenario: nothing to compare
+                continue
+            value = _current(self.scenario, name)
+            if not math.isclose(value, estimate, rel_tol=1e-6, abs_tol=1e-12):
+                raise CalibrationError(
+                    f"{name} is {value:g} in scenario {self.scenario.name!r} but the"
+                    f" calibration report estimates {estimate:g}: parameter uncertainty draws"
+                    " around the report's estimates, so the scenario must hold them (a --set"
+                    " of an estimated parameter, or the report of another scenario?)"
+                )
 
     @property
     def seed(self) -> int:

@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--format",
         type=options.formats,
-        default=("csv", "netcdf"),
-        help="output formats, comma-separated from csv, parquet, netcdf (default csv,netcdf)",
+        default=None,
+        help="output formats of a single run, comma-separated from csv, parquet, netcdf"
+        " (default csv,netcdf; an ensemble writes NetCDF and CSV)",
     )
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -314,6 +315,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if getattr(args, "parameter_uncertainty", None) and args.runs < 2:
         raise TradesimError("--parameter-uncertainty needs an ensemble: --runs 2 or more")
+    formats = args.format or ("csv", "netcdf")
+    if args.runs > 1 and not set(formats) <= {"csv", "netcdf"}:
+        raise TradesimError(
+            f"--format {','.join(formats)}: an ensemble writes its runs and summaries as NetCDF"
+            " and its tables as CSV; --format applies to a single run (--runs 1)"
+        )
+    if "parquet" in formats:
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise TradesimError("parquet output needs pyarrow: pip install pyarrow")
+    if args.plot and args.runs == 1 and "netcdf" not in formats:
+        raise TradesimError(
+            "--plot draws its figures from result.nc: add netcdf to --format"
+            f" (--format {','.join((*formats, 'netcdf'))})"
+        )
     scenarios = [(path, _load(path, args)) for path in args.scenarios]  # validate all first
     folders = unique_names(s.name for _, s in scenarios)
     inputs = {path: _inputs(path) for path, _ in scenarios}
@@ -341,7 +358,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(format_summary(result))
                 _note_thin_routes(result)
                 written = write_outputs(
-                    result, work, sources=sources, formats=args.format, overrides=args.overrides
+                    result, work, sources=sources, formats=formats, overrides=args.overrides
                 )
                 names = [p.name for p in written]
             else:

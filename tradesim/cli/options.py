@@ -57,11 +57,12 @@ def quantiles(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(
             f"not a comma-separated list of numbers: {text!r}"
         ) from None
-    if not all(0 < v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"quantiles must lie strictly between 0 and 1: {text!r}")
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"quantiles must be distinct: {text!r}")
-    return values
+    from tradesim.analysis.arguments import check_quantiles
+
+    try:
+        return check_quantiles(values)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seed(text: str) -> int:

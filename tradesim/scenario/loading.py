@@ -628,6 +628,16 @@ def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
         value = ""
     # shocks[3].rate (the form error messages use) and shocks.3.rate are the same path
     dotted = re.sub(r"\[\s*(\d+)\s*\]", r".\1", key.strip()).lstrip(".")
+    if "[" in dotted or "]" in dotted:
+        raise ScenarioError(
+            [
+                Problem(
+                    "a list item's index is a whole number from 0: shocks[3] or shocks.3",
+                    key,
+                    where,
+                )
+            ]
+        )
     parts: list[Any] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
     node = data
     for i, part in enumerate(parts[:-1]):
