@@ -744,3 +744,14 @@ def test_output_formats_that_cannot_be_honoured_are_refused_before_running(here,
         "serial", "--out", "c", "--quiet",
     )  # fmt: skip
     assert code == 0, err
+
+
+def test_study_commands_keep_their_default_folder_inside_out(here, capsys):
+    """sweep, attribute and sensitivity name their default folder from the scenario's name
+    through `output_name`, like run: '../../escaped' wrote outside out/ (adversarial finding)."""
+    (here / "esc.yaml").write_text('extends: small.yaml\nname: "../../escaped"\n')
+    vary = ["--vary", "parameters.renewal_months=6,12", "--executor", "serial", "--quiet"]
+    code, out, err = cli(capsys, "sweep", "esc.yaml", *vary)
+    assert code == 0, err
+    assert (here / "out" / "sweep" / "_.._escaped" / "sweep.csv").is_file()
+    assert not (here.parent.parent / "escaped").exists()

@@ -56,6 +56,18 @@ def test_workers_use_one_blas_thread():
     assert all(c and set(c) == {1} for c in counts), counts
 
 
+def test_no_more_worker_processes_than_tasks(tmp_path):
+    """A pool starts all its processes at once: --workers 999999 for 2 runs started thousands
+    of processes and filled the machine's memory (adversarial finding)."""
+    from tradesim.analysis.runner import worker_count
+
+    assert worker_count(999_999, 2) == 2 and worker_count(1, 8) == 1 and worker_count(3) == 3
+    with process_pool(999_999, 2) as pool:
+        assert pool._max_workers == 2
+    result = run_ensemble(small(), runs=2, out=tmp_path, executor="processes", workers=999_999)
+    assert result.computed == 2
+
+
 def test_a_spawned_worker_computes_and_writes_a_run_without_xarray(serial, tmp_path):
     """What a worker needs (the runner) loads neither xarray nor pandas: a spawned process
     (macOS, Windows) or a Dask worker does not pay for them before its first run."""

@@ -103,12 +103,12 @@ def _execute(
     elif executor == "processes":
         from concurrent.futures import as_completed
 
-        with process_pool(workers) as pool:
+        with process_pool(workers, len(tasks)) as pool:
             futures = [pool.submit(_task, i, chunk, base, outputs) for i, chunk in tasks]
             for future in as_completed(futures):
                 yield future.result()
     elif executor == "dask":
-        with dask_client(workers, scheduler) as client:
+        with dask_client(workers, scheduler, len(tasks)) as client:
             from distributed import as_completed as dask_completed
 
             futures = [

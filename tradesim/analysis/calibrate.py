@@ -1060,7 +1060,7 @@ def calibrate(
     if workers != 1 and replications > 1:
         from tradesim.analysis.runner import process_pool
 
-        pool = process_pool(workers)
+        pool = process_pool(workers, noise_replications)  # the most runs in flight at once
     try:
         sim = _Simulator(fit_scenario, params, every, replications, pool)
 

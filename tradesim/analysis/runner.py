@@ -263,12 +263,20 @@ def _serial(
         yield i, _simulate_run(scenario, i, check)
 
 
-def process_pool(workers: int | None) -> ProcessPoolExecutor:
-    """Local worker processes with one BLAS thread each. On Linux they fork, sharing the
-    parent's imported modules, so a worker costs no start-up imports."""
+def worker_count(workers: int | None, tasks: int | None = None) -> int:
+    """Workers to start: `workers` (default: the cores), never more than there are tasks. A
+    pool starts all its processes at once, each holding a run's memory: `--workers 999999`
+    for 2 runs must not start 999,999 processes."""
+    count = workers or os.cpu_count() or 1
+    return max(1, min(count, tasks)) if tasks is not None else count
+
+
+def process_pool(workers: int | None, tasks: int | None = None) -> ProcessPoolExecutor:
+    """Local worker processes with one BLAS thread each, at most one per task. On Linux they
+    fork, sharing the parent's imported modules, so a worker costs no start-up imports."""
     method = "fork" if sys.platform == "linux" else "spawn"
     return ProcessPoolExecutor(
-        workers or os.cpu_count() or 1,
+        worker_count(workers, tasks),
         mp_context=multiprocessing.get_context(method),
         initializer=_prepare_local_worker,
         initargs=(os.getpid(),),
@@ -286,7 +294,7 @@ def _processes(
 ) -> Iterator[tuple[int, LabelledRun | None]]:
     """Local processes; with a `store`, each worker writes its runs' files itself (the
     run is then not sent back: None is yielded in its place)."""
-    with process_pool(workers) as pool:
+    with process_pool(workers, len(indices)) as pool:
         futures: dict[Any, int]
         if store is None:
             futures = {pool.submit(_simulate_run, scenario, i, check): i for i in indices}
@@ -316,7 +324,7 @@ def _dask(
     run back and writing it here took a fifth of the time of a 100k-agent ensemble on 2
     cores. Workers elsewhere may not see this file system: they send their labelled runs
     back to be written here."""
-    with dask_client(workers, scheduler) as client:
+    with dask_client(workers, scheduler, len(indices)) as client:
         from distributed import as_completed as dask_completed
 
         n = len(indices)
@@ -352,9 +360,12 @@ def _workers_are_local(client: Any) -> bool:
 
 
 @contextmanager
-def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client on `scheduler`, or on a local cluster of `workers` processes started and
-    closed here (its workers end with this process, like the process pool's)."""
+def dask_client(
+    workers: int | None, scheduler: str | None, tasks: int | None = None
+) -> Iterator[Any]:
+    """A Dask client on `scheduler`, or on a local cluster of `workers` processes (at most
+    one per task) started and closed here (its workers end with this process, like the
+    process pool's)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -364,7 +375,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
+            n_workers=worker_count(workers, tasks),
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from tradesim.cli import options
 from tradesim.errors import TradesimError
+from tradesim.io.outputs import output_name
 
 __all__ = ["COMMANDS", "add_commands", "align_horizons", "format_welfare"]
 
@@ -276,7 +277,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
         base = _same_horizon(_load(args.base, args), scenario)
     own = scenario.shocks[len(base.shocks) :]
     groups = shock_groups(own, by=args.by, groups=dict(args.groups) or None)
-    out = args.out or Path("out") / "attribute" / scenario.name
+    out = args.out or Path("out") / "attribute" / output_name(scenario.name)
     result = attribute(
         scenario,
         base,
@@ -307,7 +308,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args)
     if not args.vary:
         raise TradesimError("nothing to sweep: give at least one --vary PATH=VALUES")
-    out = args.out or Path("out") / "sweep" / scenario.name
+    out = args.out or Path("out") / "sweep" / output_name(scenario.name)
     table = sweep(
         args.scenario,
         dict(args.vary),
@@ -345,7 +346,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args)
     if not args.ranges:
         raise TradesimError("no ranges: give at least one --range PATH=LOW:HIGH")
-    out = args.out or Path("out") / "sensitivity" / scenario.name
+    out = args.out or Path("out") / "sensitivity" / output_name(scenario.name)
     result = sensitivity(
         args.scenario,
         {p: (lo, hi) for p, lo, hi in args.ranges},
