@@ -751,7 +751,7 @@ def test_study_commands_keep_their_default_folder_inside_out(here, capsys):
     through `output_name`, like run: '../../escaped' wrote outside out/ (adversarial finding)."""
     (here / "esc.yaml").write_text('extends: small.yaml\nname: "../../escaped"\n')
     vary = ["--vary", "parameters.renewal_months=6,12", "--executor", "serial", "--quiet"]
-    code, out, err = cli(capsys, "sweep", "esc.yaml", *vary)
+    code, _, err = cli(capsys, "sweep", "esc.yaml", *vary)
     assert code == 0, err
     assert (here / "out" / "sweep" / "_.._escaped" / "sweep.csv").is_file()
     assert not (here.parent.parent / "escaped").exists()

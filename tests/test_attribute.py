@@ -282,3 +282,29 @@ def test_sweep_on_a_local_dask_cluster_matches_serial(tmp_path):
         THREE, values, outputs=["trade:B-A"], runs=2, out=tmp_path / "d", executor="dask", workers=2
     )
     pd.testing.assert_frame_equal(serial, dask)
+
+
+def test_a_field_is_one_field_in_any_spelling(tmp_path, capsys):
+    """shocks[0].rate and shocks.0.rate are one field: varied twice is refused (the later
+    value silently replaced the earlier), and a sweep's base leaves shocks out in either
+    spelling, --set included (adversarial findings)."""
+    with pytest.raises(TradesimError, match="varied twice"):
+        sweep(THREE, {"shocks.0.rate": ["0.1"], "shocks[0].rate": ["0.2"]}, out=tmp_path / "x")
+    from tradesim.analysis.sensitivity import sensitivity
+
+    with pytest.raises(TradesimError, match="ranged twice"):
+        sensitivity(THREE, {"shocks.0.rate": (0, 0.5), "shocks[0].rate": (0, 0.5)}, out=tmp_path)
+    code, _, err = _main(
+        ["sweep", str(THREE), "--vary", "shocks.0.rate=0,0.1", "--vary", "shocks[0].rate=0.2"]
+    )
+    assert code == 2 and "varied twice" in err
+    small = DATA / "small.yaml"
+    tables = [
+        sweep(THREE, {key: ["0.0", "0.5"]}, base=small, outputs=["trade:B-A"],
+              out=tmp_path / str(k), executor="serial")[["trade:B-A"]]
+        for k, key in enumerate(["shocks.0.rate", "shocks[0].rate"])
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(*tables)
+    # --set shocks.2... is the scenario's: the base (with one shock) does not get it.
+    sweep(THREE, {"parameters.renewal_months": ["6"]}, overrides=["shocks.2.change=0.5"],
+          base=small, outputs=["trade:B-A"], out=tmp_path / "set", executor="serial")  # fmt: skip

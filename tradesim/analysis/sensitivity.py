@@ -21,6 +21,7 @@ import numpy as np
 from tradesim.analysis.batch import Point, Progress, run_points
 from tradesim.analysis.outputs import default_outputs, parse_outputs
 from tradesim.analysis.runner import ExecutorName
+from tradesim.analysis.sweep import check_fields_once
 from tradesim.errors import TradesimError
 from tradesim.io.outputs import atomic_write
 from tradesim.io.results import csv_writer
@@ -158,6 +159,7 @@ def sensitivity(
     t0 = time.perf_counter()
     if not ranges:
         raise TradesimError("no ranges to vary")
+    check_fields_once(ranges, "ranged")
     names = list(ranges)
     for name, (lo, hi) in ranges.items():
         if not lo < hi:

@@ -10,7 +10,7 @@ interrupted sweep resumes where it stopped.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from tradesim.errors import TradesimError
 from tradesim.io.outputs import atomic_write, neutralize_cells
 from tradesim.io.results import writer
 from tradesim.scenario import Scenario, load_scenario
+from tradesim.scenario.loading import field_path
 
 __all__ = ["design_points", "sweep"]
 
@@ -60,6 +61,24 @@ def _variant(
     )
 
 
+def check_fields_once(paths: Iterable[str], what: str) -> None:
+    """Refuse a field given twice, in any spelling (``shocks[0].rate``, ``shocks.0.rate``):
+    the later value would silently replace the earlier."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        canonical = field_path(path)
+        if canonical in seen:
+            also = f" (also as {seen[canonical]!r})" if seen[canonical] != path else ""
+            raise TradesimError(f"{path!r} is {what} twice{also}: give each field once")
+        seen[canonical] = path
+
+
+def _of_shocks(path: str) -> bool:
+    """Whether a field path is in the scenario's shocks (which a sweep's base does not take)."""
+    canonical = field_path(path)
+    return canonical == "shocks" or canonical.startswith("shocks.")
+
+
 def sweep(
     path: str | Path,
     values: Mapping[str, Sequence[Any]],
@@ -93,6 +112,7 @@ def sweep(
         pyarrow is installed).
     """
     path = Path(path)
+    check_fields_once(values, "varied")
     design = design_points(values, mode=mode)
     scenarios = [
         _variant(path, overrides, p, allow_outside) for p in design
@@ -107,8 +127,9 @@ def sweep(
     bases: list[Scenario | None] = [None] * len(design)
     if base is not None:
         for k, (settings, scenario) in enumerate(zip(design, scenarios, strict=True)):
-            kept = {p: v for p, v in settings.items() if not p.startswith("shocks.")}
-            b = _variant(Path(base), overrides, kept, allow_outside)
+            kept = {p: v for p, v in settings.items() if not _of_shocks(p)}
+            same = [o for o in overrides if not _of_shocks(o.partition("=")[0])]
+            b = _variant(Path(base), same, kept, allow_outside)
             bases[k] = b.model_validate(
                 {
                     **b.model_dump(),

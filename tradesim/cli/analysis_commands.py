@@ -303,12 +303,13 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tradesim.analysis.sweep import sweep
+    from tradesim.analysis.sweep import check_fields_once, sweep
 
     scenario = _load(args.scenario, args)
     if not args.vary:
         raise TradesimError("nothing to sweep: give at least one --vary PATH=VALUES")
     out = args.out or Path("out") / "sweep" / output_name(scenario.name)
+    check_fields_once([p for p, _ in args.vary], "varied")  # before dict() drops a repeat
     table = sweep(
         args.scenario,
         dict(args.vary),
@@ -342,11 +343,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from tradesim.analysis.sensitivity import sensitivity
+    from tradesim.analysis.sweep import check_fields_once
 
     scenario = _load(args.scenario, args)
     if not args.ranges:
         raise TradesimError("no ranges: give at least one --range PATH=LOW:HIGH")
     out = args.out or Path("out") / "sensitivity" / output_name(scenario.name)
+    check_fields_once([p for p, _, _ in args.ranges], "ranged")  # before the dict drops one
     result = sensitivity(
         args.scenario,
         {p: (lo, hi) for p, lo, hi in args.ranges},

@@ -22,6 +22,7 @@ from tradesim.scenario.schema import _SHOCK_MODELS, SHOCK_TYPES, Scenario
 
 __all__ = [
     "dump_scenario",
+    "field_path",
     "load_scenario",
     "scenario_files",
     "scenario_from_dict",
@@ -609,6 +610,12 @@ def scenario_files(path: str | Path) -> list[Path]:
     return files
 
 
+def field_path(key: str) -> str:
+    """The one spelling of a `--set` field path: ``shocks[3].rate``, ``shocks[ 3 ].rate`` and
+    ``.shocks.3.rate`` are all ``shocks.3.rate``."""
+    return re.sub(r"\[\s*(\d+)\s*\]", r".\1", key.strip()).lstrip(".")
+
+
 def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
     """Apply one `path.to.field=value` (value read as YAML) to the scenario data; list
     items by index, as `shocks.3.rate` or `shocks[3].rate`."""
@@ -627,7 +634,7 @@ def _apply_override(data: Any, marks: _Marks, assignment: str) -> None:
     else:
         value = ""
     # shocks[3].rate (the form error messages use) and shocks.3.rate are the same path
-    dotted = re.sub(r"\[\s*(\d+)\s*\]", r".\1", key.strip()).lstrip(".")
+    dotted = field_path(key)
     if "[" in dotted or "]" in dotted:
         raise ScenarioError(
             [
