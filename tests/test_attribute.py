@@ -156,6 +156,9 @@ def test_sensitivity_sobol_and_morris(tmp_path):
     total = df.set_index("input")["ST"]
     # The tariff drives B's sales to A far more than firms' productivity spread.
     assert total["shocks.0.rate"] > 0.5 > total["parameters.productivity_dispersion"]
+    df.loc[df.index[0], "S1_conf"] = 294.914  # few samples: a wide interval, still its column
+    rows = [line for line in result.to_text().splitlines() if line.startswith(tuple(ranges))]
+    assert rows and all(len(line.split()) == 5 for line in rows), rows
     written = result.write(tmp_path / "sobol")
     assert {p.name for p in written} == {"sensitivity.csv", "sensitivity.png"}
     morris = sensitivity(
@@ -182,6 +185,8 @@ def test_cli_attribute_and_bad_input(tmp_path):
     for args, message in (
         (["--output", "trade:A-Z"], "trade:A-Z"),
         (["--group", "x=0,7"], "shock 7 does not exist"),
+        (["--group", "total=0", "--group", "x=1,2"], "cannot be called 'total'"),
+        (["--group", "a=0", "--group", "a=1,2"], "given twice"),
         (["--output", "share:XYZ"], "unknown currency"),
     ):
         code, _, err = _main(["attribute", str(THREE), "--out", str(tmp_path / "b"), *args])

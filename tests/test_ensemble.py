@@ -92,6 +92,16 @@ def test_a_spawned_worker_computes_and_writes_a_run_without_xarray(serial, tmp_p
     )
 
 
+def test_runs_are_numbered_from_0_and_summaries_have_no_exchange_rates(serial):
+    from tradesim import in_currency
+
+    for index in (-1, 4, 1.0):
+        with pytest.raises(IndexError, match="runs 0 to 3"):
+            serial.run(index)
+    with pytest.raises(ValueError, match="exchange rates"):
+        in_currency(serial.summary(annual=True), "USD")
+
+
 def test_summary_statistics_match_the_runs(serial):
     stacked = xr.concat([serial.run(i).shipped_usd for i in range(4)], dim="run")
     summary = serial.summary()

@@ -40,6 +40,7 @@ __all__ = ["EXACT_GROUPS", "Attribution", "attribute", "base_scenario", "shock_g
 EXACT_GROUPS = 8
 
 GroupBy = Literal["name", "type", "shock"]
+TOTAL = "total"  # the label of the attribution table's row of all shocks together
 
 
 def own_shock_count(path: str | Path, scenario: Scenario, *, allow_outside: bool = False) -> int:
@@ -81,6 +82,10 @@ def shock_groups(
     if n == 0:
         raise TradesimError("the scenario has no shocks of its own to attribute its effect to")
     if groups:
+        if TOTAL in groups:
+            raise TradesimError(
+                f"a group cannot be called {TOTAL!r}: that is the table's row of all shocks"
+            )
         seen: dict[int, str] = {}
         for label, members in groups.items():
             for k in members:
@@ -106,6 +111,8 @@ def shock_groups(
             label = f"{k}: {shock.name or shock.type}"
         else:
             label = shock.name
+        if label == TOTAL:  # the table's row of all shocks
+            label = f"{k}: {label}"
         out.setdefault(label, []).append(k)
     return out
 
@@ -139,7 +146,7 @@ class Attribution:
             tot_mean = float(tot.mean())
             series = [
                 *((g, self.contributions.sel(group=g, output=output)) for g in self.groups),
-                ("total", tot),
+                (TOTAL, tot),
             ]
             for label, da in series:
                 values = da.values

@@ -92,7 +92,11 @@ class EnsembleResult:
         return [self.out / "runs" / f"run_{i:05d}.nc" for i in range(self.runs)]
 
     def run(self, index: int) -> xr.Dataset:
-        """The full Dataset of run `index`."""
+        """The full Dataset of run `index` (0 to runs - 1)."""
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.runs:
+            raise IndexError(
+                f"run {index!r} does not exist: this ensemble has runs 0 to {self.runs - 1}"
+            )
         with xr.open_dataset(self.run_paths[index], engine="scipy") as ds:
             return ds.load()
 

@@ -55,7 +55,7 @@ class SensitivityResult:
         df = self.indices
         w = max(12, *(len(str(n)) for n in df["input"])) + 2
         if self.method == "sobol":
-            head = f"{'input':<{w}}{'S1':>8}{'+-':>7}{'ST':>8}{'+-':>7}"
+            head = f"{'input':<{w}}{'S1':>9}{'+-':>9}{'ST':>9}{'+-':>9}"
             cols = ["S1", "S1_conf", "ST", "ST_conf"]
         else:
             head = f"{'input':<{w}}{'mu*':>12}{'+-':>11}{'sigma':>12}"
@@ -69,10 +69,8 @@ class SensitivityResult:
             lines += ["", str(output), head]
             for _, r in rows.iterrows():
                 if self.method == "sobol":
-                    cells = "".join(
-                        f"{r[c]:>8.3f}" if i % 2 == 0 else f"{r[c]:>7.3f}"
-                        for i, c in enumerate(cols)
-                    )
+                    # a space before every cell: a wide interval (few samples) stays apart
+                    cells = "".join(f" {r[c]:>8.3f}" for c in cols)
                 else:
                     cells = "".join(
                         f"{r[c]:>12.4g}" if i != 1 else f"{r[c]:>11.3g}" for i, c in enumerate(cols)

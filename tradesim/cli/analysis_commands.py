@@ -239,7 +239,7 @@ def add_commands(sub: Any) -> None:
         "--samples",
         type=options.positive,
         default=64,
-        help="Sobol base samples N (N(2D+2) runs; a power of 2) or Morris trajectories",
+        help="Sobol base samples N (N(D+2) points, D ranges; a power of 2) or Morris trajectories",
     )
     sens.add_argument("--seed", type=int, default=0, help="seed of the sample design")
 
@@ -276,6 +276,10 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     else:
         base = _same_horizon(_load(args.base, args), scenario)
     own = scenario.shocks[len(base.shocks) :]
+    labels = [label for label, _ in args.groups]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise TradesimError(f"--group {twice[0]!r} given twice: give each group once")
     groups = shock_groups(own, by=args.by, groups=dict(args.groups) or None)
     out = args.out or Path("out") / "attribute" / output_name(scenario.name)
     result = attribute(

@@ -126,6 +126,11 @@ def in_currency(data: xr.Dataset, currency: str) -> xr.Dataset:
     `shipped_usd` becomes `shipped_cny` for currency "CNY", and so on; values without a
     money unit are unchanged.
     """
+    if "per_usd" not in data or "currency" not in data.coords:
+        raise ValueError(
+            "in_currency converts a run's Dataset at its exchange rates (per_usd); this one has"
+            " none (a summary across runs: convert each run, then summarize)"
+        )
     if currency not in data["currency"].values:
         raise ValueError(f"unknown currency {currency!r}; known: {list(data['currency'].values)}")
     if currency == "USD":
