@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradesim import TradesimError, load_scenario, simulate
+from tradesim import ScenarioError, TradesimError, load_scenario, simulate
 from tradesim.analysis import attribute as attribute_module
 from tradesim.analysis import batch
 from tradesim.analysis.attribute import attribute, base_scenario, shock_groups
@@ -313,3 +313,25 @@ def test_a_field_is_one_field_in_any_spelling(tmp_path, capsys):
     # --set shocks.2... is the scenario's: the base (with one shock) does not get it.
     sweep(THREE, {"parameters.renewal_months": ["6"]}, overrides=["shocks.2.change=0.5"],
           base=small, outputs=["trade:B-A"], out=tmp_path / "set", executor="serial")  # fmt: skip
+
+
+def test_a_base_of_another_world_is_refused_before_any_run(tmp_path):
+    """A base with other regions crashed in the outputs after every run (attribute) or was
+    refused only after them (sweep); a study folder left with no result does not block the
+    corrected command (adversarial findings)."""
+    other = tmp_path / "other.yaml"
+    other.write_text((DATA / "small.yaml").read_text().replace(" X:", " Y:").replace("X", "Y"))
+    three = load_scenario(THREE)
+    with pytest.raises(ScenarioError, match="cannot compare"):
+        attribute(three, load_scenario(other), groups={"g": [0]}, out=tmp_path / "a")
+    with pytest.raises(ScenarioError, match="cannot compare"):
+        sweep(THREE, {"shocks.0.rate": ["0"]}, base=other, out=tmp_path / "s", executor="serial")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "s").exists()
+    # A folder holding only the spec of a study that stopped before its first result.
+    study = tmp_path / "study"
+    values = {"parameters.renewal_months": ["6"]}
+    sweep(THREE, values, outputs=["trade:B-A"], runs=1, out=study, executor="serial")
+    for run in study.glob("points/*/run_*.json"):
+        run.unlink()
+    table = sweep(THREE, values, outputs=["trade:A-B"], runs=1, out=study, executor="serial")
+    assert list(table.columns)[-1] == "trade:A-B"

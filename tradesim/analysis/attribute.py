@@ -28,7 +28,7 @@ import xarray as xr
 import yaml
 
 from tradesim.analysis.batch import Point, Progress, run_points
-from tradesim.analysis.ensemble import DEFAULT_QUANTILES
+from tradesim.analysis.ensemble import DEFAULT_QUANTILES, check_comparable
 from tradesim.analysis.outputs import Output, default_outputs, parse_outputs
 from tradesim.analysis.runner import ExecutorName
 from tradesim.errors import TradesimError
@@ -254,6 +254,7 @@ def attribute(
     import time
 
     t0 = time.perf_counter()
+    check_comparable(base, scenario)  # before any run: outputs name the same regions
     n_base = len(base.shocks)
     if list(scenario.shocks[:n_base]) != list(base.shocks):
         raise TradesimError(

@@ -193,11 +193,13 @@ def _run_points_locked(
         except (ValueError, KeyError, TypeError):
             known = None
         if known != digest:
-            raise TradesimError(
-                f"{out} holds results of a different study (points, base, outputs or options "
-                "differ); choose another output folder or remove it"
-            )
-    else:
+            if any((out / "points").glob("*/run_*.json")):
+                raise TradesimError(
+                    f"{out} holds results of a different study (points, base, outputs or"
+                    " options differ); choose another output folder or remove it"
+                )
+            meta.unlink()  # a study that stopped before its first result: nothing to keep
+    if not meta.exists():
         text = json.dumps({"sha256": digest, "spec": spec}, indent=2, default=str) + "\n"
         atomic_write(meta, lambda p: p.write_text(text))
 

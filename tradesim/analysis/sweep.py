@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from tradesim.analysis.batch import Point, Progress, run_points
+from tradesim.analysis.ensemble import check_comparable
 from tradesim.analysis.outputs import default_outputs, parse_outputs
 from tradesim.analysis.runner import ExecutorName
 from tradesim.errors import TradesimError
@@ -130,6 +131,7 @@ def sweep(
             kept = {p: v for p, v in settings.items() if not _of_shocks(p)}
             same = [o for o in overrides if not _of_shocks(o.partition("=")[0])]
             b = _variant(Path(base), same, kept, allow_outside)
+            check_comparable(b, scenario)  # before any run, not in the outputs after them
             bases[k] = b.model_validate(
                 {
                     **b.model_dump(),
