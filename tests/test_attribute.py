@@ -335,3 +335,28 @@ def test_a_base_of_another_world_is_refused_before_any_run(tmp_path):
         run.unlink()
     table = sweep(THREE, values, outputs=["trade:A-B"], runs=1, out=study, executor="serial")
     assert list(table.columns)[-1] == "trade:A-B"
+
+
+def test_own_shocks_after_a_removed_parent_shock_or_a_list_of_parents(tmp_path):
+    """A child that removes a parent's shock, or names its parents as a list: its own shocks
+    are the ones it adds (counting the parents' shocks gave 1 for 2, and 2 for 1)."""
+    from tradesim.analysis.attribute import own_shock_count
+
+    (tmp_path / "small.yaml").write_text((DATA / "small.yaml").read_text())
+    fx = "{id: fx, type: exchange_rate, currency: BBC, change: 0.2, start: 2020-09}"
+    (tmp_path / "parent.yaml").write_text(f"extends: small.yaml\nshocks:\n  - {fx}\n")
+    cheaper = "{type: world_price, sector: energy, change: -0.3, start: 2021-01}"
+    tariff = "{type: tariff, importer: B, origin: A, rate: 0.3, start: 2020-07}"
+    cases = {
+        "removes.yaml": ("parent.yaml", f"  - {{id: fx, remove: true}}\n  - {cheaper}\n", 1),
+        "removes2.yaml": (
+            "parent.yaml",
+            f"  - {{id: fx, remove: true}}\n  - {cheaper}\n  - {tariff}\n",
+            2,
+        ),
+        "list.yaml": ("[parent.yaml]", f"  - {cheaper}\n", 1),
+    }
+    for name, (parents, shocks, own) in cases.items():
+        path = tmp_path / name
+        path.write_text(f"extends: {parents}\nname: {name[:-5]}\nshocks:\n{shocks}")
+        assert own_shock_count(path, load_scenario(path)) == own, name

@@ -44,18 +44,30 @@ TOTAL = "total"  # the label of the attribution table's row of all shocks togeth
 
 
 def own_shock_count(path: str | Path, scenario: Scenario, *, allow_outside: bool = False) -> int:
-    """How many of the scenario's shocks are its own (not inherited through `extends:`):
-    a child's shocks are appended after its parent's."""
+    """How many of the scenario's shocks are its own (not inherited through `extends:`,
+    one parent or a list): a child's shocks come after the inherited ones it keeps, so the
+    own shocks are those after the leading run of its parents' shocks. Counting the
+    parents' shocks instead went wrong when a child removes one (`{id: ..., remove: true}`)
+    or names its parents as a list."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return len(scenario.shocks)
-    parent = data.get("extends") if isinstance(data, dict) else None
-    if not isinstance(parent, str):
+    parents = data.get("extends") if isinstance(data, dict) else None
+    if isinstance(parents, str):
+        parents = [parents]
+    if not parents or not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
         return len(scenario.shocks)
-    inherited = len(load_scenario(path.parent / parent, allow_outside=allow_outside).shocks)
-    return len(scenario.shocks) - inherited
+    inherited = [
+        shock
+        for parent in parents
+        for shock in load_scenario(path.parent / parent, allow_outside=allow_outside).shocks
+    ]
+    kept = 0
+    while kept < len(scenario.shocks) and scenario.shocks[kept] in inherited:
+        kept += 1
+    return len(scenario.shocks) - kept
 
 
 def base_scenario(path: str | Path, scenario: Scenario, *, allow_outside: bool = False) -> Scenario:
