@@ -359,13 +359,13 @@ def test_a_sweep_over_year_paths_writes_its_table(tmp_path, capsys):
     )
     assert len(table) == 2
     assert (tmp_path / "sw" / "sweep.csv").exists()
-    vary = "economies.A.demand={2020: 1.0},{2020: 1.3}"  # --vary splits values at commas
+    vary = "economies.A.demand={2020: 1.0, 2021: 1.05},{2020: 1.0, 2021: 1.2}"
     code, out, err = cli(
         capsys, "sweep", path, "--vary", vary, "--runs", "1", "--executor", "serial",
         "--out", tmp_path / "cli", "--quiet",
     )  # fmt: skip
     assert code == 0, err
-    assert "{2020: 1.3}" in out and "Wrote sweep.csv (2 rows" in out
+    assert "{2020: 1.0, 2021: 1.2}" in out and "Wrote sweep.csv (2 rows" in out
 
 
 def billion_laughs(levels: int) -> str:

@@ -128,7 +128,26 @@ def _values(text: str) -> tuple[str, list[str]]:
             raise argparse.ArgumentTypeError(f"N must be at least 1: {text!r}")
         step = (b - a) / (count - 1) if count > 1 else 0.0
         return path.strip(), [repr(a + k * step) for k in range(count)]
-    return path.strip(), [v.strip() for v in rest.split(",") if v.strip()]
+    return path.strip(), [v.strip() for v in _top_level_split(rest) if v.strip()]
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split at commas outside brackets, braces and quotes: a value may be a YAML mapping
+    or list, such as a year path {2020: 1.0, 2021: 1.3}."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _range(text: str) -> tuple[str, float, float]:
@@ -206,8 +225,9 @@ def add_commands(sub: Any) -> None:
         action="append",
         default=[],
         metavar="PATH=V1,V2|LO:HI:N",
-        help="values of a field in --set syntax, e.g. parameters.markup=1.1,1.25,1.4 or "
-        "shocks.0.rate=0:0.3:4 (repeatable)",
+        help="values of a field in --set syntax, e.g. parameters.markup=1.1,1.25,1.4, "
+        "shocks.0.rate=0:0.3:4 or a year path per value, economies.CN.demand="
+        "'{2017: 1.0, 2018: 1.1},{2017: 1.0, 2018: 1.2}' (repeatable)",
     )
     sweep.add_argument(
         "--mode",
