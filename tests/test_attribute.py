@@ -360,3 +360,22 @@ def test_own_shocks_after_a_removed_parent_shock_or_a_list_of_parents(tmp_path):
         path = tmp_path / name
         path.write_text(f"extends: {parents}\nname: {name[:-5]}\nshocks:\n{shocks}")
         assert own_shock_count(path, load_scenario(path)) == own, name
+
+
+def test_sweep_arguments_are_checked_at_the_entry(tmp_path):
+    """Python API misuse gets an error naming the argument, not a crash deep inside or a
+    silently different study (adversarial findings)."""
+    out = tmp_path / "x"
+    with pytest.raises(TypeError, match="must be a list"):
+        sweep(THREE, {"shocks.0.rate": 0.5}, out=out)  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="must be a list"):
+        sweep(THREE, {"shocks.0.rate": "0.5"}, out=out)  # split into characters before
+    with pytest.raises(TypeError, match="outputs must be a list"):
+        sweep(THREE, {"shocks.0.rate": [0.5]}, outputs="trade:A-B", out=out)  # type: ignore[arg-type]
+    for runs in (True, 2.5):
+        with pytest.raises(TypeError, match="runs must be a whole number"):
+            sweep(THREE, {"shocks.0.rate": [0.5]}, runs=runs, out=out)  # type: ignore[arg-type]
+    from tradesim.analysis.sweep import _variant
+
+    point = _variant(THREE, [], {"shocks.0.name": None}, allow_outside=False)
+    assert point.shocks[0].name is None  # YAML null, not the text 'None'

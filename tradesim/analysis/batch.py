@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradesim.analysis.arguments import check_count
 from tradesim.analysis.outputs import Output, evaluate_outputs
 from tradesim.analysis.runner import ExecutorName, dask_client, process_pool, run_seed
 from tradesim.errors import TradesimError
@@ -144,8 +145,8 @@ def run_points(
     `spec` are reused; the others are computed and written as they finish. Returns, for
     each point key, the list of per-run output dictionaries (run 0 first).
     """
-    if runs < 1:
-        raise ValueError(f"runs must be at least 1, got {runs}")
+    runs = check_count(runs, "runs")
+    workers = check_count(workers, "workers", optional=True)
     keys = [p.key for p in points]
     if len(set(keys)) != len(keys):
         raise ValueError("point keys must be unique")

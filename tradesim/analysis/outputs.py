@@ -58,6 +58,8 @@ def parse_outputs(texts: Sequence[str], scenario: Scenario, *, paired: bool) -> 
 
     Raises TradesimError naming the output and what is wrong with it.
     """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"outputs must be a list of names such as ['trade:CN-RU'], got {texts!r}")
     regions = list(scenario.regions)
     out = []
     for text in texts:

@@ -10,6 +10,7 @@ interrupted sweep resumes where it stopped.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,8 @@ def design_points(
     if not values:
         raise TradesimError("nothing to sweep: no fields with values")
     for path, vals in values.items():
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence):
+            raise TypeError(f"the values of {path!r} must be a list, got {vals!r}")
         if len(vals) == 0:
             raise TradesimError(f"--vary {path}: no values")
     names = list(values)
@@ -57,9 +60,15 @@ def _variant(
 ) -> Scenario:
     return load_scenario(
         path,
-        overrides=[*overrides, *(f"{k}={v}" for k, v in point.items())],
+        overrides=[*overrides, *(f"{k}={_yaml_text(v)}" for k, v in point.items())],
         allow_outside=allow_outside,
     )
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as `--set` reads it: text as given (read as YAML), anything else as its JSON
+    form (valid YAML), so that None is null, not the text 'None'."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def check_fields_once(paths: Iterable[str], what: str) -> None:
