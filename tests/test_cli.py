@@ -339,3 +339,23 @@ def test_help_and_usage_errors():
         assert tradesim(command, "--help").returncode == 0, command
     bad_seed = tradesim("run", str(DATA / "small.yaml"), "--seed", "-3")
     assert bad_seed.returncode == 2 and "must be 0 or more" in bad_seed.stderr
+
+
+def test_compare_of_different_worlds_names_the_files(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((DATA / "small.yaml").read_text())
+    data["name"] = "nosector"
+    data["sectors"].pop("energy")
+    for region in (*data["economies"].values(), *data["external_regions"].values()):
+        region["absorption_usd_bn"].pop("energy")
+        region["origin_shares"].pop("energy")
+    nosector = tmp_path / "nosector.yaml"
+    nosector.write_text(yaml.safe_dump(data, sort_keys=False))
+    base = DATA / "small.yaml"
+    proc = tradesim("compare", str(base), str(nosector), "--out", str(tmp_path / "c"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "<scenario>" not in proc.stderr
+    assert f"cannot compare {nosector} with {base}" in proc.stderr
+    assert f"sectors differ ({base}: energy, goods; {nosector}: goods)" in proc.stderr
+    assert not (tmp_path / "c").exists()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tradesim import TradesimError
+from tradesim import TradesimError, scenario_from_dict
 from tradesim.analysis.ensemble import compare, run_ensemble, summarize
 from tradesim.analysis.runner import _blas_threads_in_worker, process_pool, run_seed
 
@@ -395,3 +395,79 @@ def test_check_runs_in_every_ensemble_run(tmp_path, monkeypatch):
     assert run_ensemble(small(), runs=1, out=tmp_path / "a", executor="serial").computed == 1
     with pytest.raises(SimulationError, match="identity"):
         run_ensemble(small(), runs=1, out=tmp_path / "b", executor="serial", check=True)
+
+
+def _tiny(**overrides):
+    return small(population={"buyers_per_sector": 200, "firms_per_sector": 6}, **overrides)
+
+
+def test_differences_pair_months_by_date_when_horizons_differ(tmp_path):
+    """compare() pairs runs of different horizons over the months they share, as the
+    command line does: differences() subtracts the base's month from the alternative's same
+    month (never by position) and agrees with metrics()."""
+    base = _tiny()
+    shock = {"type": "tariff", "importer": "A", "origin": "B", "rate": 0.3, "start": "2021-03"}
+    later = _tiny(name="later", start="2021-01", end="2022-06", shocks=[shock])
+    cmp = compare(base, later, runs=2, out=tmp_path / "later", executor="serial", progress=False)
+    assert "compared over the common horizon 2021-01 to 2021-12" in cmp.note
+    monthly = cmp.differences()
+    assert monthly.attrs["horizon_note"] == cmp.note
+    labels = monthly["month"].dt.strftime("%Y-%m").values
+    assert (labels[0], labels[-1], len(labels)) == ("2021-01", "2021-12", 12)
+    direct = xr.concat(
+        [cmp.alternative.run(i).shipped_usd - cmp.base.run(i).shipped_usd for i in range(2)],
+        dim="run",
+    ).mean("run")  # xarray pairs by month label
+    xr.testing.assert_allclose(monthly["shipped_usd_mean"], direct)
+    annual = cmp.differences(annual=True)
+    assert list(annual["year"].values) == [2021]
+    route = annual["shipped_usd_mean"].sum(["sector", "currency"]).sel(origin="B", destination="A")
+    bilateral = cmp.metrics()["bilateral_usd_mean"].sel(origin="B", destination="A")
+    np.testing.assert_allclose(route.values, bilateral.sel(year=[2021]).values, rtol=1e-9)
+    assert float(route.sum()) < 0  # the tariff cuts B's sales to A
+
+    longer = _tiny(name="longer", end="2022-06")  # used to raise a broadcast ValueError
+    cmp = compare(base, longer, runs=2, out=tmp_path / "longer", executor="serial", progress=False)
+    assert list(cmp.differences(annual=True)["year"].values) == [2020, 2021]
+    extended = compare(
+        base,
+        longer,
+        runs=2,
+        out=tmp_path / "ext",
+        executor="serial",
+        progress=False,
+        extend_base=True,
+    )
+    assert "extended to 2022-06" in extended.note
+    assert list(extended.differences(annual=True)["year"].values) == [2020, 2021, 2022]
+    # Runs of different horizons are never stacked as one set (months by position).
+    with pytest.raises(TradesimError, match="same months"):
+        summarize([cmp.base.run_paths[0], cmp.alternative.run_paths[0]])
+
+
+def test_check_comparable_names_both_and_tells_order_from_difference():
+    from tradesim.analysis.ensemble import check_comparable
+
+    from .factories import small_dict
+
+    base = small()
+    data = small_dict(name="nosector")
+    data["sectors"].pop("energy")
+    for region in (*data["economies"].values(), *data["external_regions"].values()):
+        region["absorption_usd_bn"].pop("energy")
+        region["origin_shares"].pop("energy")
+    nosector = scenario_from_dict(data)
+    with pytest.raises(TradesimError) as err:
+        check_comparable(base, nosector, labels=("small.yaml", "nosector.yaml"))
+    text = str(err.value)
+    assert "<scenario>" not in text
+    assert "sectors differ (small.yaml: energy, goods; nosector.yaml: goods)" in text
+    data = small_dict(name="reordered")
+    data["sectors"] = dict(reversed(list(data["sectors"].items())))
+    reordered = scenario_from_dict(data)
+    assert list(reordered.sectors) == ["goods", "energy"]
+    with pytest.raises(TradesimError) as err:
+        check_comparable(base, reordered)
+    text = str(err.value)
+    assert "'reordered' lists its sectors in another order (goods, energy)" in text
+    assert "'small' (energy, goods)" in text and "<scenario>" not in text

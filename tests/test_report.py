@@ -199,3 +199,35 @@ def test_report_shows_currency_shares_by_direction(report):
     assert re.search(r"<td>\d+\.\d \[\d+\.\d, \d+\.\d\]</td>", text)  # base: mean [band]
     assert re.search(r"<td>\d+\.\d \([-+]\d+\.\d\)</td>", text)  # alternative: (change)
     assert "<td>goods</td>" in text and "<td>energy</td>" in text
+
+
+def test_report_pairs_an_alternative_of_another_horizon_over_the_common_months(tmp_path):
+    """An alternative whose horizon differs from the base's is compared over the months
+    both cover, as `compare` does, and the report says so (it used to crash after its runs
+    with a KeyError on the years only one of them has)."""
+    from tradesim import load_scenario
+    from tradesim.io.report import html_report
+
+    later = tmp_path / "later.yaml"
+    later.write_text(
+        f"extends: {DATA / 'small.yaml'}\nname: later\nstart: 2021-01\nend: 2022-06\n"
+        "population: {buyers_per_sector: 200, firms_per_sector: 6}\n"
+    )
+    sizes = ["population.buyers_per_sector=200", "population.firms_per_sector=6"]
+    base = load_scenario(DATA / "small.yaml", overrides=sizes)
+    text = html_report(
+        base,
+        [load_scenario(later, allow_outside=True)],
+        runs=2,
+        executor="serial",
+        progress=False,
+        work_dir=tmp_path / "work",
+    )
+    assert "compared over the common horizon 2021-01 to 2021-12" in text
+    assert "extend_base" not in text  # the report offers no extension
+    section = text.split('id="alt-0"')[1]
+    annual = section.split("Settlement-currency shares by direction (origin")[1].split("</table>")[
+        0
+    ]
+    assert "<th>2021</th>" in annual
+    assert "2020" not in annual and "2022" not in annual

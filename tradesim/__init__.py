@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the eager imports, for type checkers and IDEs only
     from tradesim.analysis.welfare import paired_metrics, welfare
     from tradesim.errors import (
         CalibrationError,
+        ComparisonError,
         ScenarioError,
         SimulationError,
         TradesimError,
@@ -61,6 +62,7 @@ _LAZY = {
     "paired_metrics": "tradesim.analysis.welfare",
     "welfare": "tradesim.analysis.welfare",
     "CalibrationError": "tradesim.errors",
+    "ComparisonError": "tradesim.errors",
     "ScenarioError": "tradesim.errors",
     "SimulationError": "tradesim.errors",
     "TradesimError": "tradesim.errors",
@@ -79,6 +81,7 @@ __all__ = [
     "CalibrationError",
     "CalibrationReport",
     "Comparison",
+    "ComparisonError",
     "EnsembleResult",
     "Scenario",
     "ScenarioError",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CalibrationError", "Problem", "ScenarioError", "SimulationError", "TradesimError"]
+__all__ = [
+    "CalibrationError",
+    "ComparisonError",
+    "Problem",
+    "ScenarioError",
+    "SimulationError",
+    "TradesimError",
+]
 
 
 class TradesimError(Exception):
@@ -39,6 +46,11 @@ class ScenarioError(TradesimError, ValueError):
             problems = [Problem(problems)]
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ComparisonError(TradesimError, ValueError):
+    """Two scenarios, each valid, cannot be paired: their worlds differ (regions, sectors,
+    currencies, or their order) or their horizons share no month."""
 
 
 class SimulationError(TradesimError):

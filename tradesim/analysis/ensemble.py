@@ -26,10 +26,11 @@ from tradesim.analysis.arguments import (
     check_scenario,
     check_scheduler,
 )
+from tradesim.analysis.horizons import align_horizons
 from tradesim.analysis.progress import ProgressArg, progress_callback
 from tradesim.analysis.runner import EXECUTORS, ExecutorName, RunStore
 from tradesim.analysis.welfare import PAIRED_ATTRS, paired_metrics
-from tradesim.errors import ScenarioError, SimulationError
+from tradesim.errors import ComparisonError, SimulationError
 from tradesim.io.bands import across_runs, bands_table, quantile_coord, quantile_levels
 from tradesim.io.currency import Frequency, share_statistics
 from tradesim.io.metadata import FLOW_VARIABLES, describe, global_attrs
@@ -238,7 +239,10 @@ def summarize(
     `quantile` dimension (the median and `quantiles`) and NAME_mean (see `tradesim.io.bands`).
 
     With `minus`, statistics of the paired differences ``paths[i] - minus[i]`` (common random
-    numbers make these much tighter than differences of means). `sum_over` names dimensions
+    numbers make these much tighter than differences of means), month by month over the
+    months both sets of runs cover (paired by date, never by position; SimulationError if
+    they share none or their regions, sectors or currencies differ or are ordered
+    differently). `sum_over` names dimensions
     to total within each run before the statistics (a band of totals is not the total of
     bands). Runs are read in chunks of whole years from memory-mapped files, so memory stays
     bounded whatever the number of runs.
@@ -249,6 +253,11 @@ def summarize(
         raise SimulationError("paired summaries need as many base runs as alternative runs")
     with xr.open_dataset(paths[0], engine="scipy") as first:
         template = first.load()
+    _same_months(paths)
+    lo_alt = lo_base = 0
+    if minus is not None:
+        _same_months(minus)
+        template, lo_alt, lo_base = _paired_months(template, minus[0])
     months = template["month"].values
     years = template["month"].dt.year.values
     # One run has no band: its median is the run itself (as in `across_runs`).
@@ -264,9 +273,9 @@ def summarize(
             chunk = unique_years[k : k + chunk_years]
             lo = int(np.searchsorted(years, chunk[0], side="left"))
             hi = int(np.searchsorted(years, chunk[-1], side="right"))
-            stack = np.stack([_read_slice(p, name, lo, hi) for p in paths])
+            stack = np.stack([_read_slice(p, name, lo + lo_alt, hi + lo_alt) for p in paths])
             if minus is not None:
-                stack -= np.stack([_read_slice(p, name, lo, hi) for p in minus])
+                stack -= np.stack([_read_slice(p, name, lo + lo_base, hi + lo_base) for p in minus])
             summed = tuple(1 + da.dims.index(d) for d in sum_over if d in da.dims)
             if summed:
                 stack = stack.sum(axis=summed)
@@ -302,6 +311,67 @@ def summarize(
                 "description", ""
             )
     return summary
+
+
+def _raw_months(path: Path) -> tuple[Any, bytes]:
+    """The month coordinate of a run file as stored (its units and encoded values): cheap
+    to read, and equal for runs of the same months written the same way."""
+    f = netcdf_file(path, "r", mmap=False)
+    try:
+        month = f.variables["month"]
+        return getattr(month, "units", None), np.asarray(month.data).tobytes()
+    finally:
+        f.close()
+
+
+def _same_months(paths: Sequence[Path]) -> None:
+    """Refuse runs of different months in one set: statistics across runs are month by
+    month, and stacking files of different months would pair months by position."""
+    first = _raw_months(paths[0])
+    for path in paths[1:]:
+        if _raw_months(path) != first:
+            raise SimulationError(
+                f"{path} does not cover the same months as {paths[0]}: runs summarized"
+                " together must be runs of one horizon"
+            )
+
+
+def _paired_months(template: xr.Dataset, base_path: Path) -> tuple[xr.Dataset, int, int]:
+    """The alternative's first run restricted to the months it shares with the base's, and
+    where those months start in each (alternative, base): differences pair months by date."""
+    with xr.open_dataset(base_path, engine="scipy") as base:
+        base_index = base.indexes
+        other = {
+            d: base_index[d] for d in template.dims if d in base_index and d in template.indexes
+        }
+    alt_months, base_months = template.indexes["month"], other.pop("month")
+    for dim, labels in other.items():
+        mine = template.indexes[dim]
+        if not mine.equals(labels):
+            raise SimulationError(
+                f"the alternative's and the base's runs differ in {dim}"
+                f" ({', '.join(map(str, mine))} against {', '.join(map(str, labels))}):"
+                " paired differences need the same labels in the same order"
+            )
+    common = alt_months.intersection(base_months)
+    span = f"{alt_months[0]:%Y-%m} to {alt_months[-1]:%Y-%m}"
+    base_span = f"{base_months[0]:%Y-%m} to {base_months[-1]:%Y-%m}"
+    if len(common) == 0:
+        raise SimulationError(
+            f"the alternative's runs ({span}) and the base's ({base_span}) share no month"
+        )
+    lo_alt = alt_months.get_loc(common[0])
+    lo_base = base_months.get_loc(common[0])
+    n = len(common)
+    if not (
+        alt_months[lo_alt : lo_alt + n].equals(common)
+        and base_months[lo_base : lo_base + n].equals(common)
+    ):
+        raise SimulationError(
+            f"the months of the alternative's runs ({span}) and the base's ({base_span}) do"
+            " not overlap in one unbroken stretch"
+        )
+    return template.isel(month=slice(lo_alt, lo_alt + n)), int(lo_alt), int(lo_base)
 
 
 def _mean_reduceat(stack: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], axis: int) -> Any:
@@ -405,19 +475,27 @@ def run_ensemble(
 
 @dataclass(frozen=True)
 class Comparison:
-    """Paired runs of a base and an alternative scenario (common random numbers)."""
+    """Paired runs of a base and an alternative scenario (common random numbers).
+
+    When their horizons differ, every paired figure covers the months both runs share
+    (`note` says which; see `tradesim.analysis.horizons.align_horizons`)."""
 
     base: EnsembleResult
     alternative: EnsembleResult
+    note: str | None = None  # how the horizons were paired, when they differ
 
     def differences(self, *, annual: bool = False) -> xr.Dataset:
-        """Statistics of the run-by-run differences alternative - base."""
-        return summarize(
+        """Statistics of the run-by-run differences alternative - base, month by month over
+        the months both cover (attribute `horizon_note` when the horizons differ)."""
+        out = summarize(
             self.alternative.run_paths,
             minus=self.base.run_paths,
             quantiles=self.base.quantiles,
             annual=annual,
         )
+        if self.note:
+            out.attrs["horizon_note"] = self.note
+        return out
 
     @property
     def routes(self) -> list[Route]:
@@ -501,17 +579,37 @@ def single_pair_metrics(base: SimulationResult, alternative: SimulationResult) -
     return summary.assign_attrs(comparison_attrs(base.scenario, alternative.scenario, 1))
 
 
-def check_comparable(base: Scenario, alternative: Scenario) -> None:
+def check_comparable(
+    base: Scenario, alternative: Scenario, *, labels: tuple[str, str] | None = None
+) -> None:
     """Refuse to compare scenarios whose worlds differ (regions, sectors, currencies):
-    a comparison over the common ones only would be silently partial."""
+    a comparison over the common ones only would be silently partial.
+
+    The same names in another order are refused too, saying so: runs are stored, summed
+    and paired position by position along each of these dimensions (and the random
+    numbers follow the positions), so the alternative must list them in the base's order.
+    `labels` names the two in the message (the files, from the command line); by default
+    the scenarios' names.
+    """
+    base_label, alt_label = labels or (repr(base.name), repr(alternative.name))
     for what in ("economies", "external_regions", "sectors", "currencies"):
         a, b = list(getattr(base, what)), list(getattr(alternative, what))
-        if a != b:
-            raise ScenarioError(
-                f"cannot compare {alternative.name!r} with {base.name!r}: their {what}"
-                f" differ ({', '.join(a)} against {', '.join(b)}); a comparison needs the same"
-                " world, with the difference in shocks, paths or parameters"
+        if a == b:
+            continue
+        word = what.replace("_", " ")
+        if sorted(a) == sorted(b):
+            raise ComparisonError(
+                f"cannot compare {alt_label} with {base_label}: {alt_label} lists its {word}"
+                f" in another order ({', '.join(b)}) than {base_label} ({', '.join(a)});"
+                " runs are stored and paired position by position, so list them in the"
+                " base's order"
             )
+        raise ComparisonError(
+            f"cannot compare {alt_label} with {base_label}: their {word} differ"
+            f" ({base_label}: {', '.join(a) or 'none'}; {alt_label}: {', '.join(b) or 'none'});"
+            " a comparison needs the same world, with the difference in shocks, paths or"
+            " parameters"
+        )
 
 
 def compare(
@@ -520,6 +618,7 @@ def compare(
     *,
     runs: int,
     out: str | Path,
+    extend_base: bool = False,
     **options: Any,
 ) -> Comparison:
     """Run both scenarios with the same per-run seeds and pair their runs.
@@ -527,14 +626,21 @@ def compare(
     The alternative is run with the base's seed, so run i of each shares random numbers.
     Outputs go to `out`/base and `out`/<alternative name> (the name made safe as a folder
     name; an alternative named "base" goes to `out`/base_alternative).
+
+    When the horizons differ, the pairs cover the months both share; with `extend_base`, a
+    base that ends before the alternative is run to the alternative's end (its exogenous
+    paths flat beyond their last point). `Comparison.note` says which, as the command line
+    does (`tradesim.analysis.horizons.align_horizons`). ComparisonError if the worlds differ
+    or the horizons share no month.
     """
     base = check_scenario(base, "base")
     alternative = check_scenario(alternative, "alternative")
     check_comparable(base, alternative)
     alternative = alternative.model_copy(update={"seed": base.seed})
+    base, note = align_horizons(base, alternative, extend_base=extend_base)
     out = Path(out)
     first = run_ensemble(base, runs=runs, out=out / "base", **options)
     folder = output_name(alternative.name)
     folder = f"{folder}_alternative" if folder.lower() == "base" else folder
     second = run_ensemble(alternative, runs=runs, out=out / folder, **options)
-    return Comparison(first, second)
+    return Comparison(first, second, note)

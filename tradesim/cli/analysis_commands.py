@@ -1,6 +1,5 @@
 """Command-line analyses: attribute (Shapley over shocks), sweep (grids over parameters and
-shock sizes), sensitivity (Sobol and Morris), and the helpers `compare` uses for welfare
-tables and horizons that differ.
+shock sizes), sensitivity (Sobol and Morris), and the welfare table `compare` prints.
 
 Registered from tradesim/cli/main.py by `add_commands`; every command turns user mistakes
 into a TradesimError (one line, exit code 2).
@@ -9,7 +8,6 @@ into a TradesimError (one line, exit code 2).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,55 +16,10 @@ from tradesim.cli import options
 from tradesim.errors import TradesimError
 from tradesim.io.outputs import output_name
 
-__all__ = ["COMMANDS", "add_commands", "align_horizons", "format_welfare"]
+__all__ = ["COMMANDS", "add_commands", "format_welfare"]
 
 
 # ----------------------------------------------------------------------------- compare helpers
-
-
-def _month(d: dt.date) -> str:
-    return f"{d:%Y-%m}"
-
-
-def align_horizons(base: Any, alt: Any, *, extend_base: bool) -> tuple[Any, str | None]:
-    """The base to pair with `alt`, and a note for the reader when horizons differ.
-
-    Without `extend_base`, the comparison covers the months both scenarios share (and says
-    so). With it, a base that ends before the alternative is run to the alternative's end,
-    its exogenous paths flat beyond their last point (as the model always does).
-    """
-    if (base.start, base.end) == (alt.start, alt.end):
-        return base, None
-    if extend_base and alt.end > base.end:
-        from tradesim.scenario import Scenario
-
-        data = base.model_dump()
-        data["end"] = alt.end
-        extended = Scenario.model_validate(data)
-        note = (
-            f"note: the base {base.name!r} ends {_month(base.end)}; extended to "
-            f"{_month(alt.end)} with its exogenous paths flat beyond their last point "
-            "(--extend-base)"
-        )
-        base = extended
-        if base.start == alt.start:
-            return base, note
-    else:
-        note = None
-    start, end = max(base.start, alt.start), min(base.end, alt.end)
-    if start > end:
-        raise TradesimError(
-            f"{base.name!r} ({_month(base.start)} to {_month(base.end)}) and {alt.name!r} "
-            f"({_month(alt.start)} to {_month(alt.end)}) share no month to compare"
-        )
-    common = (
-        f"note: {base.name!r} runs {_month(base.start)} to {_month(base.end)} and "
-        f"{alt.name!r} {_month(alt.start)} to {_month(alt.end)}; compared over the common "
-        f"horizon {_month(start)} to {_month(end)}"
-    )
-    if alt.end > base.end and not extend_base:
-        common += " (--extend-base runs the base to the alternative's end)"
-    return base, "\n".join(n for n in (note, common) if n)
 
 
 def format_welfare(metrics: Any) -> list[str]:

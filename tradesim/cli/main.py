@@ -407,23 +407,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     import hashlib
 
     from tradesim.analysis.ensemble import check_comparable, compare, single_pair_metrics
+    from tradesim.analysis.horizons import align_horizons
     from tradesim.analysis.runner import scenario_hash
     from tradesim.analysis.simulate import simulate
-    from tradesim.cli.analysis_commands import align_horizons
     from tradesim.io.outputs import OutputFolder, unique_names, writing_to
 
     first_base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
     folders = unique_names(alt.name for alt in alternatives)
     inputs = [f for p in (args.base, *args.alternatives) for f in _inputs(p)]
-    for alt in alternatives:
-        check_comparable(first_base, alt)
+    for alt, path in zip(alternatives, args.alternatives, strict=True):
+        check_comparable(first_base, alt, labels=(str(args.base), str(path)))
         _check_memory(alt, args)
     _check_memory(first_base, args)
     _quiet_dask(args)
     for k, (alt, folder) in enumerate(zip(alternatives, folders, strict=True)):
         alt = alt.model_copy(update={"seed": first_base.seed})
-        base, note = align_horizons(first_base, alt, extend_base=args.extend_base)
+        base, note = align_horizons(
+            first_base, alt, extend_base=args.extend_base, option="--extend-base"
+        )
         out = args.out / folder
         key = None
         if args.runs > 1:
@@ -587,8 +589,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     check_file_target(args.out, force=args.force, inputs=inputs)
     base = _load(args.base, args)
     alternatives = [_load(path, args) for path in args.alternatives]
-    for alt in alternatives:
-        check_comparable(base, alt)
+    for alt, path in zip(alternatives, args.alternatives, strict=True):
+        check_comparable(base, alt, labels=(str(args.base), str(path)))
     named = [(base, args.base), *zip(alternatives, args.alternatives, strict=True)]
     sources: dict[str, Sequence[str | Path]] = {s.name: scenario_files(p) for s, p in named}
     text = html_report(

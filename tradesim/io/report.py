@@ -64,6 +64,7 @@ class _Section:
     shocks: _Table
     figures: list[_Figure] = field(default_factory=list)
     tables: list[_Table] = field(default_factory=list)
+    horizon: str = ""  # how the horizons were paired, when they differ
 
 
 def _embed(fig: Any, alt: str, caption: str) -> _Figure:
@@ -290,12 +291,19 @@ SHARE_SHOWN = 0.0005
 
 
 def _share_stats(
-    ensemble: Any, agents: Sequence[str], freq: Frequency, by_sector: bool
+    ensemble: Any,
+    agents: Sequence[str],
+    freq: Frequency,
+    by_sector: bool,
+    months: slice | None = None,
 ) -> xr.Dataset:
-    """Currency shares by direction across runs, between the agent economies only."""
+    """Currency shares by direction across runs, between the agent economies only (over
+    `months` alone if given)."""
     from tradesim.io.currency import share_statistics
 
     runs = (ensemble.run(i) for i in range(ensemble.runs))
+    if months is not None:
+        runs = (run.sel(month=months) for run in runs)
     return share_statistics(
         runs,
         ensemble.quantiles,
@@ -350,18 +358,25 @@ def currency_share_tables(
     """Settlement-currency shares by direction (origin -> destination) between the agent
     economies, in percent: annual with the band across runs, quarterly, and annual by
     sector. With `base` (an ensemble paired with `ensemble`), each cell also gives the
-    change from the base in percentage points (the mean of the paired differences)."""
+    change from the base in percentage points (the mean of the paired differences), both
+    over the months the two cover (their common horizon, when the horizons differ)."""
     tables = []
     pairs = _directions(agents)
     stats = {}
+    months = None
+    if base is not None:
+        from tradesim.analysis.horizons import common_horizon
+
+        start, end = common_horizon(base.scenario, ensemble.scenario)
+        months = slice(f"{start:%Y-%m}", f"{end:%Y-%m}")
     kinds: tuple[tuple[Frequency, bool], ...] = (
         ("year", False),
         ("quarter", False),
         ("year", True),
     )
     for freq, by_sector in kinds:
-        here = _share_stats(ensemble, agents, freq, by_sector)
-        there = None if base is None else _share_stats(base, agents, freq, by_sector)
+        here = _share_stats(ensemble, agents, freq, by_sector, months)
+        there = None if base is None else _share_stats(base, agents, freq, by_sector, months)
         stats[(freq, by_sector)] = (here, there)
 
     here, there = stats[("year", False)]
@@ -565,6 +580,7 @@ def html_report(
                 description=alt.description,
                 routes=[r.label() for r in routes],
                 shocks=_shocks_table(alt, new),
+                horizon=_horizon_text(base, alt),
             )
             section.figures.append(
                 _embed(
@@ -661,6 +677,23 @@ def html_report(
         base_tables=base_tables,
         sections=sections,
         manifests=manifests,
+    )
+
+
+def _horizon_text(base: Scenario, alt: Scenario) -> str:
+    """How a comparison pairs horizons that differ, as a sentence of the report (the paired
+    tables and the change figure cover the months both scenarios share); empty if they do
+    not differ."""
+    from tradesim.analysis.horizons import align_horizons
+
+    _, note = align_horizons(base, alt, extend_base=False, option=None)
+    if not note:
+        return ""
+    lines = [line.removeprefix("note: ") for line in note.splitlines()]
+    text = "; ".join(line[:1].upper() + line[1:] for line in lines)
+    return (
+        f"{text}. Changes, welfare and currency-share changes cover those months; the"
+        " monthly figures show each scenario's whole horizon."
     )
 
 
