@@ -316,11 +316,12 @@ def summarize(
 def _raw_months(path: Path) -> tuple[Any, bytes]:
     """The month coordinate of a run file as stored (its units and encoded values): cheap
     to read, and equal for runs of the same months written the same way."""
-    f = netcdf_file(path, "r", mmap=False)
+    f = netcdf_file(path, "r", mmap=True)  # only the month coordinate is read
     try:
-        month = f.variables["month"]
-        return getattr(month, "units", None), np.asarray(month.data).tobytes()
+        units = getattr(f.variables["month"], "units", None)
+        return units, np.array(f.variables["month"].data).tobytes()
     finally:
+        f.variables.clear()  # drop the views into the map so that it can close
         f.close()
 
 
