@@ -48,9 +48,17 @@ class ScenarioError(TradesimError, ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class ComparisonError(TradesimError, ValueError):
+class ComparisonError(ScenarioError):
     """Two scenarios, each valid, cannot be paired: their worlds differ (regions, sectors,
-    currencies, or their order) or their horizons share no month."""
+    currencies, or their order) or their horizons share no month. A ScenarioError (what
+    compare raised before), whose message names the two scenarios rather than one file's
+    place, so it has no "<scenario>" prefix."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return "\n".join(p.message for p in self.problems)
 
 
 class SimulationError(TradesimError):
