@@ -124,8 +124,8 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
             Observation(t.year, t.origin, t.destination, t.value_usd, t.source)
             for t in annual_totals(read_observed(path))
         ]
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # utf-8-sig: a byte-order mark (Excel) is dropped
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CalibrationError(f"{path}: cannot read observed data: {exc}") from None
     rows = list(csv.DictReader(text.splitlines()))

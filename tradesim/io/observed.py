@@ -101,9 +101,14 @@ class ObservedRecord:
         return f"{self.file}:{self.line}"
 
 
+# "utf-8-sig": UTF-8 that drops a leading byte-order mark, which Excel writes when it saves
+# "CSV UTF-8"; read as plain UTF-8 the mark sticks to the first column's name.
+ENCODING = "utf-8-sig"
+
+
 def _header(path: Path) -> list[str]:
     try:
-        with path.open(encoding="utf-8", newline="") as f:
+        with path.open(encoding=ENCODING, newline="") as f:
             return [h.strip() for h in next(csv.reader(f), [])]
     except (OSError, UnicodeDecodeError) as exc:
         raise ObservedDataError(f"{path}: cannot read observed data: {exc}") from None
@@ -123,7 +128,7 @@ def read_observed(path: str | Path) -> list[ObservedRecord]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding=ENCODING)
     except (OSError, UnicodeDecodeError) as exc:
         raise ObservedDataError(f"{path}: cannot read observed data: {exc}") from None
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -257,8 +262,11 @@ class AnnualTotal:
 
 def annual_totals(records: Iterable[ObservedRecord]) -> list[AnnualTotal]:
     """Annual all-product values by direction: rows with sector TOTAL, annual ones as they
-    are, monthly ones summed when all twelve months are there.
+    are, monthly ones summed over the twelve months of their year.
 
+    A year with some but not all monthly TOTAL rows of a direction is refused, naming the
+    missing months: dropping it would fit on fewer years without a word, and summing it
+    would compare part of a year with the model's whole year.
     A direction reported twice (by both sides, or as a year and as months) is refused: the
     mirror figures differ (CIF against FOB, timing) and which to use is the user's choice,
     made by dropping the other rows.
@@ -274,23 +282,35 @@ def annual_totals(records: Iterable[ObservedRecord]) -> list[AnnualTotal]:
             monthly[(r.year, r.origin, r.destination, r.reporter)].append(r)
     for (year, origin, destination, _), rows in monthly.items():
         months = sorted(r.month for r in rows if r.month is not None)
-        if months == list(range(1, 13)):
-            annual[(year, origin, destination)].append(
-                ObservedRecord(
-                    year,
-                    None,
-                    rows[0].reporter,
-                    rows[0].partner,
-                    rows[0].flow,
-                    TOTAL,
-                    sum(r.value_usd for r in rows),
-                    None,
-                    "",
-                    "; ".join(dict.fromkeys(r.source for r in rows)),
-                    rows[0].file,
-                    rows[0].line,
+        if months != list(range(1, 13)):
+            missing = ", ".join(f"{year}-{m:02d}" for m in range(1, 13) if m not in months)
+            first = min(rows, key=lambda r: r.line)
+            if not missing:  # records from more than one file: a month given twice
+                raise ObservedDataError(
+                    f"{first.where}: {origin}->{destination} {year} has a month given twice"
                 )
+            raise ObservedDataError(
+                f"{first.where}: {origin}->{destination} {year} ({first.reporter}'s"
+                f" {first.flow}s) has monthly TOTAL rows for {len(months)} of the 12 months;"
+                f" missing {missing}. Give all twelve months, or one annual row for {year}, or"
+                " drop that year's monthly TOTAL rows"
             )
+        annual[(year, origin, destination)].append(
+            ObservedRecord(
+                year,
+                None,
+                rows[0].reporter,
+                rows[0].partner,
+                rows[0].flow,
+                TOTAL,
+                sum(r.value_usd for r in rows),
+                None,
+                "",
+                "; ".join(dict.fromkeys(r.source for r in rows)),
+                rows[0].file,
+                rows[0].line,
+            )
+        )
     out = []
     for (year, origin, destination), rows in sorted(annual.items()):
         if len(rows) > 1:
