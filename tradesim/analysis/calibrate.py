@@ -91,6 +91,7 @@ __all__ = [
     "parameter_from_spec",
     "parse_parameter",
     "read_moment_files",
+    "replications_needed",
     "scenario_field",
     "shock_field",
     "start_values",
@@ -116,7 +117,7 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
     """Read observed annual flows: a file in the tidy format of `tradesim.io.observed`
     (its annual TOTAL rows), or the older CSV with columns year, origin, destination,
     value_usd_bn (and optionally source). Raises CalibrationError naming file and line."""
-    from tradesim.io.observed import annual_totals, is_tidy, read_observed
+    from tradesim.io.observed import MAX_VALUE_USD, annual_totals, is_tidy, read_observed
 
     path = Path(path)
     if is_tidy(path):
@@ -155,6 +156,11 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
             ) from None
         if not math.isfinite(value) or value <= 0:
             raise CalibrationError(f"{where}: value_usd_bn must be positive, got {value}")
+        if value * 1e9 > MAX_VALUE_USD:
+            raise CalibrationError(
+                f"{where}: value_usd_bn {value:g} is {value:.3g} billion US dollars, more than"
+                " world trade; the column is in billions (37.3 for 37.3 billion)"
+            )
         key = (year, row["origin"].strip(), row["destination"].strip())
         if key in seen:
             raise CalibrationError(f"{where}: {key} appears twice")
@@ -872,6 +878,20 @@ class CalibrationReport:
             f" moments ({self.replications} replications; noise measured on"
             f" {self.noise_replications})"
         )
+        noisy = [m for m in fitted if not m["noise_ok"]]
+        feasible = [m["replications_needed"] for m in noisy if m["replications_needed"] is not None]
+        infeasible = [m["label"] for m in noisy if m["replications_needed"] is None]
+        if feasible:
+            lines.append(
+                f"- replications that would bring every fitted moment's noise below a third of"
+                f" its tolerance: {max(feasible):,}"
+            )
+        if infeasible:
+            lines.append(
+                f"- no feasible number of replications (more than {MAX_REPLICATIONS_NEEDED:,})"
+                f" for {', '.join(infeasible)}: the simulation noise dwarfs the tolerance;"
+                " check the observed values' unit (US dollars in the tidy format)"
+            )
         lines += [
             "",
             "| parameter | block | estimate | s.e. | bounds | start |",
@@ -952,6 +972,27 @@ def _blocks(params: Sequence[Parameter]) -> list[list[int]]:
     names = [b for b in BLOCK_ORDER if any(p.block == b for p in params)]
     names += sorted({p.block for p in params} - set(names))
     return [[i for i, p in enumerate(params) if p.block == b] for b in names]
+
+
+# Above this many replications the report says no feasible number exists (null): with the
+# default budget of 60 evaluations (`calibrate`'s max_evaluations) a million replications
+# are 60 million model runs, beyond any machine this runs on (benchmarks/README.md gives
+# the seconds per run). Noise that large against the tolerance usually means observed values
+# in the wrong unit, not a noisy model.
+MAX_REPLICATIONS_NEEDED = 1_000_000
+
+
+def replications_needed(noise_sd: float, tolerance: float) -> int | None:
+    """Replications R that bring the noise of the mean moment, noise_sd / sqrt(R), to at
+    most a third of `tolerance`: R = ceil(9 noise_sd^2 / tolerance^2), at least 1.
+
+    None when R would exceed `MAX_REPLICATIONS_NEEDED` or is not a number (an infinite or
+    undefined noise, a tolerance of zero): computed on the ratio noise_sd / tolerance so
+    that a huge ratio cannot overflow."""
+    ratio = noise_sd / tolerance if tolerance > 0 else math.inf
+    if not math.isfinite(ratio) or ratio > math.sqrt(MAX_REPLICATIONS_NEEDED / 9.0):
+        return None
+    return min(max(math.ceil(9.0 * ratio * ratio), 1), MAX_REPLICATIONS_NEEDED)
 
 
 def _residuals(moments: Sequence[Moment], values: np.ndarray) -> np.ndarray:
@@ -1149,9 +1190,7 @@ def calibrate(
     weight = np.diag(1.0 / omega0[in_fit])
     diag = _diagnostics(jac, g, weight, omega, span, x, lower, upper, params)
 
-    tolerance = np.array([m.tolerance for m in every])
     noise_sd = per_rep.std(axis=0, ddof=1)
-    needed = np.ceil(9.0 * noise_sd**2 / tolerance**2).astype(int)
     rows: list[dict[str, Any]] = []
     for i, m in enumerate(every):
         used = "yes" if in_fit[i] else ("holdout" if m.year in hold else "reported")
@@ -1171,7 +1210,7 @@ def calibrate(
             "sd_data": m.sd,
             "noise": float(noise[i]),
             "noise_ok": bool(noise[i] <= m.tolerance / 3.0),
-            "replications_needed": int(max(needed[i], 1)),
+            "replications_needed": replications_needed(float(noise_sd[i]), m.tolerance),
             "in_sample": bool(in_fit[i]),
             "target": m.target,
             "used": used,

@@ -31,6 +31,7 @@ import csv
 import io
 import math
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from tradesim.errors import CalibrationError
 __all__ = [
     "COLUMNS",
     "ObservedDataError",
+    "ObservedDataWarning",
     "ObservedRecord",
     "annual_totals",
     "is_tidy",
@@ -64,11 +66,25 @@ FLOWS = ("export", "import")
 TOTAL = "TOTAL"
 _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# No flow exceeds world merchandise exports, about 24.9 trillion US dollars in 2022 (WTO,
+# World Trade Statistical Review 2023); a value four times that is no trade
+# figure at all (dollars typed into a column of billions, or cents). An error: it cannot
+# reject real data.
+MAX_VALUE_USD = 1e14
+# A bilateral all-product annual total below a million dollars: in a column of US dollars
+# this is nearly always a figure typed in billions (China-Russia: about 100 "dollars"). Only
+# a warning: tiny real flows between small economies exist (UN Comtrade lists bilateral
+# totals of a few thousand dollars), so refusing them could reject real data.
+SMALL_ANNUAL_TOTAL_USD = 1e6
 _SECTOR = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_ ]*|\d{2,10})$")
 
 
 class ObservedDataError(CalibrationError):
     """A problem in an observed-data file, with its place (file:line:column)."""
+
+
+class ObservedDataWarning(UserWarning):
+    """An observed figure that is valid but implausible (an annual total in billions?)."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +230,12 @@ def _record(path: Path, line: int, row: list[str], index: dict[str, int]) -> Obs
     value = _number(cell("value"))
     if value is None or value <= 0:
         raise fail("value", f"expected a positive number of US dollars, got {cell('value')!r}")
+    if value > MAX_VALUE_USD:
+        raise fail(
+            "value",
+            f"{value:.3g} US dollars exceeds world trade (about 2.5e13 a year); the column is"
+            " in US dollars (not cents)",
+        )
     quantity = None
     if cell("quantity"):
         quantity = _number(cell("quantity"))
@@ -320,6 +342,14 @@ def annual_totals(records: Iterable[ObservedRecord]) -> list[AnnualTotal]:
                 " keep one reporter's figure"
             )
         r = rows[0]
+        if r.value_usd < SMALL_ANNUAL_TOTAL_USD:
+            warnings.warn(
+                f"{r.where}: {origin}->{destination} {year} totals {r.value_usd:,.6g} US"
+                " dollars, under a million: the value column is in US dollars, not billions"
+                " or millions (a tiny real flow is kept as it is)",
+                ObservedDataWarning,
+                stacklevel=2,
+            )
         out.append(AnnualTotal(year, origin, destination, r.value_usd, r.source))
     if not out:
         raise ObservedDataError(
