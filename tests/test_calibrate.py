@@ -18,6 +18,7 @@ from tradesim.analysis.calibrate import (
     calibrate,
     import_share_scale,
     load_observed,
+    replications_needed,
 )
 
 from .factories import small
@@ -203,3 +204,38 @@ def test_calibrate_command_writes_scenario_and_reports(tmp_path):
     assert stuck.returncode == 3, stuck.stderr
     assert "did not converge" in stuck.stderr and "best point found" in stuck.stderr
     assert "converged: NO" in stuck.stdout and out.exists()
+
+
+def test_replications_needed_has_no_overflow():
+    assert replications_needed(0.03, 0.03) == 9  # noise sd = tolerance: 9 for a third
+    assert replications_needed(0.0, 0.03) == 1
+    assert replications_needed(0.5 * 333, 0.5) == 998_001  # 333 times: a third of a million
+    assert replications_needed(1e9, 0.03) is None  # int64 overflow before: reported as 1
+    assert replications_needed(float("nan"), 0.03) is None
+    assert replications_needed(1.0, 0.0) is None
+
+
+def test_observed_values_in_billions_give_no_nonsense_replication_count():
+    # Observed figures typed in billions where dollars are expected: residuals of about
+    # 1e11 %. The count of replications overflowed int64 (a RuntimeWarning, an error under
+    # this suite's settings) and the report said 1; now no feasible number, said so.
+    observed = [
+        Observation(y, o, d, v)
+        for y in (2020, 2021)
+        for o, d, v in (("A", "B", 31.0), ("B", "A", 46.0))
+    ]
+    _, report = calibrate(
+        small(),
+        observed,
+        parameters=[import_share_scale("A", "B"), import_share_scale("B", "A")],
+        moments=(),
+        replications=1,
+        starts=1,
+        workers=1,
+        max_evaluations=1,
+        progress=False,
+    )
+    assert [m["replications_needed"] for m in report.moments] == [None] * 4
+    assert json.loads(report.to_json())["moments"][0]["replications_needed"] is None
+    text = report.to_markdown()
+    assert "no feasible number of replications (more than 1,000,000) for 2020 A->B total" in text

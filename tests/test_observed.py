@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
 
 from tradesim.analysis.calibrate import OBSERVED_CN_RU, load_observed
+from tradesim.errors import CalibrationError
 from tradesim.io.observed import (
     ObservedDataError,
+    ObservedDataWarning,
     annual_totals,
+    is_tidy,
     read_observed,
     write_observed,
 )
@@ -85,8 +89,69 @@ def test_monthly_rows_sum_to_a_year_and_mirror_figures_are_refused(tmp_path):
     with pytest.raises(ObservedDataError, match="reported more than once"):
         annual_totals(read_observed(path))
     path.write_text(HEADER + months[: months.index("2017-12")])  # eleven months
-    with pytest.raises(ObservedDataError, match="no annual totals"):
+    with pytest.raises(ObservedDataError, match="11 of the 12 months; missing 2017-12"):
         annual_totals(read_observed(path))
+
+
+def test_a_year_with_missing_months_is_an_error_not_dropped(tmp_path):
+    # One complete annual year and one year of monthly rows missing March and December:
+    # the incomplete year used to vanish, leaving a fit on 2016 alone without a word.
+    path = tmp_path / "obs.csv"
+    months = "".join(
+        f"2017-{m:02d},CN,RU,import,TOTAL,4e9,,,s\n" for m in range(1, 13) if m not in (3, 12)
+    )
+    path.write_text(HEADER + "2016,CN,RU,import,TOTAL,40e9,,,s\n" + months)
+    with pytest.raises(ObservedDataError) as info:
+        annual_totals(read_observed(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: RU->CN 2017 (CN's imports)")
+    assert "10 of the 12 months; missing 2017-03, 2017-12" in message
+
+
+def test_a_byte_order_mark_is_read_as_the_tidy_layout(tmp_path):
+    # Excel's "CSV UTF-8" starts the file with a byte-order mark.
+    path = tmp_path / "obs.csv"
+    body = HEADER + "2016,CN,RU,export,TOTAL,37e9,,,s\n2016,CN,RU,import,TOTAL,32e9,,,s\n"
+    path.write_bytes(codecs.BOM_UTF8 + body.encode())
+    assert is_tidy(path)
+    assert [(o.origin, o.value_usd) for o in load_observed(path)] == [
+        ("CN", 37e9),
+        ("RU", 32e9),
+    ]
+    legacy = tmp_path / "old.csv"
+    legacy.write_bytes(codecs.BOM_UTF8 + b"year,origin,destination,value_usd_bn\n2016,CN,RU,37\n")
+    assert load_observed(legacy)[0].value_usd == pytest.approx(37e9)
+
+
+def test_values_in_the_wrong_unit(tmp_path):
+    path = tmp_path / "obs.csv"
+    # Typed in billions in a column of dollars: kept (tiny real flows exist) but warned about.
+    path.write_text(HEADER + "2016,CN,RU,export,TOTAL,37.3,,,s\n")
+    with pytest.warns(ObservedDataWarning, match=r":2: CN->RU 2016 totals 37.3 US dollars"):
+        (total,) = annual_totals(read_observed(path))
+    assert total.value_usd == 37.3
+    # More than world trade: no trade figure at all, refused in both layouts.
+    path.write_text(HEADER + "2016,CN,RU,export,TOTAL,3.7e16,,,s\n")
+    with pytest.raises(ObservedDataError, match=r":2:6: value: 3.7e\+16 US dollars exceeds"):
+        read_observed(path)
+    legacy = tmp_path / "old.csv"
+    legacy.write_text("year,origin,destination,value_usd_bn\n2016,CN,RU,37.3e9\n")
+    with pytest.raises(CalibrationError, match=r"old.csv:2: value_usd_bn 3.73e\+10 is"):
+        load_observed(legacy)
+
+
+def test_calibrate_command_refuses_missing_months_with_exit_2(tmp_path, capsys, monkeypatch):
+    from tradesim.cli.main import main
+
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    path = tmp_path / "obs.csv"
+    months = "".join(f"2017-{m:02d},CN,RU,export,TOTAL,4e9,,,s\n" for m in range(1, 12))
+    path.write_text(HEADER + "2016,CN,RU,export,TOTAL,40e9,,,s\n" + months)
+    args = ["calibrate", "scenarios/baseline.yaml", "--observed", str(path)]
+    assert main([*args, "--out", str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3: CN->RU 2017 (CN's exports)" in err and "missing 2017-12" in err
+    assert "Traceback" not in err and not (tmp_path / "c.yaml").exists()
 
 
 def test_calibrate_command_reports_bad_observed_file_with_exit_2(tmp_path, capsys, monkeypatch):
