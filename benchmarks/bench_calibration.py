@@ -89,7 +89,12 @@ def estimate(stages: list[tuple[int, int]], starts: int, write: bool, start: Pat
     print(
         f"noise below a third of the tolerance: {len(report.moments) - len(noisy)} of"
         f" {len(report.moments)} moments;"
-        + "".join(f"\n  {m['label']}: needs {m['replications_needed']} replications" for m in noisy)
+        + "".join(
+            f"\n  {m['label']}: needs {m['replications_needed']} replications"
+            if m["replications_needed"] is not None
+            else f"\n  {m['label']}: no feasible number of replications (check its unit)"
+            for m in noisy
+        )
     )
     if write:
         stem = CALIBRATED.with_suffix("")

@@ -33,21 +33,22 @@ _EXECUTORS = ("serial", "processes", "dask")
 # ----------------------------------------------------------------------------- argument types
 
 
-def non_negative(text: str) -> int:
+def _at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
     return value
+
+
+def non_negative(text: str) -> int:
+    return _at_least(text, 0)
 
 
 def positive(text: str) -> int:
-    value = non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+    return _at_least(text, 1)
 
 
 def quantiles(text: str) -> tuple[float, ...]:
