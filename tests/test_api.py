@@ -6,6 +6,7 @@ def test_public_api_is_pinned():
         [
             "Attribution",
             "CalibrationError",
+            "ComparisonError",
             "CalibrationReport",
             "Comparison",
             "EnsembleResult",
