@@ -275,6 +275,10 @@ def test_every_parameter_kind_parses_applies_and_is_drawn():
         (2.0, 0.0, 0.001, 0.0, 0.5, 6.0),
         (10.0, 8.0, 0.02, 0.5, 2.0, 24.0),
     )
+    # A calibrated scenario holds its estimates (the draws refuse one that does not).
+    held = [(n, v) for n, v in zip(names, est.estimates, strict=True) if "scale" not in n]
+    params = [parse_parameter(scenario, n)[0] for n, _ in held]
+    scenario = _with_values(scenario, params, [v for _, v in held])
     run = ParameterDraws(scenario, est).for_run(0)
     values = ParameterDraws(scenario, est).values(0)
     assert run.sectors["energy"].elasticity == pytest.approx(values[0])
