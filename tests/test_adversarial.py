@@ -755,3 +755,19 @@ def test_study_commands_keep_their_default_folder_inside_out(here, capsys):
     assert code == 0, err
     assert (here / "out" / "sweep" / "_.._escaped" / "sweep.csv").is_file()
     assert not (here.parent.parent / "escaped").exists()
+
+
+def test_a_boolean_is_not_a_number(here, capsys):
+    """YAML reads yes/no/on/off/true/false as booleans and pydantic's lax mode read True as
+    1: `rate: yes` was a 100% tariff (adversarial finding). A number field refuses them,
+    at its own location; a boolean field still takes them."""
+    code, _, err = cli(capsys, "validate", "small.yaml", "--set", "shocks.0.rate=yes")
+    assert code == 2 and "--set shocks.0.rate=yes: shocks[0].rate" in err and "boolean" in err
+    data = small_dict()
+    data["parameters"] = {**data.get("parameters", {}), "renewal_months": True}
+    with pytest.raises(ScenarioError, match=r"parameters\.renewal_months.*boolean"):
+        scenario_from_dict(data)
+    code, _, err = cli(
+        capsys, "validate", "small.yaml", "--set", "currencies.USD.international=yes"
+    )
+    assert code == 0, err

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -153,8 +154,53 @@ ChangePath = Annotated[
 ]
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type is a number, or a number or a path of numbers (a union of
+    numbers and mappings)."""
+    if get_origin(annotation) is Annotated:
+        return _numeric(get_args(annotation)[0])
+    if annotation in (int, float):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        numbers = [a for a in args if _numeric(a)]
+        return bool(numbers) and all(_numeric(a) or get_origin(a) is dict for a in args)
+    return False
+
+
+class _YamlBoolean:
+    """A boolean given where a number belongs: no number validator accepts it, and its repr
+    says what happened."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"{str(self.value).lower()}, a boolean: YAML reads yes, no, on, off, true, false so"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, data: Any) -> Any:
+        """pydantic's lax mode reads True as 1 for a number, and YAML reads yes, no, on, off,
+        true and false as booleans: `rate: yes` was a 100% tariff. A number field gets the
+        boolean marked, so that its own validation refuses it at its own location. (A model
+        validator: a field validator on every field would also touch the shocks'
+        discriminator, which pydantic forbids.)"""
+        if not isinstance(data, Mapping):
+            return data
+        marked = {
+            name: _YamlBoolean(value)
+            for name, value in data.items()
+            if isinstance(value, bool)
+            and isinstance(name, str)
+            and name in cls.model_fields
+            and _numeric(cls.model_fields[name].annotation)
+        }
+        return {**data, **marked} if marked else data
 
 
 # --------------------------------------------------------------------------- world
