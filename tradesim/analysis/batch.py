@@ -26,7 +26,13 @@ from tradesim.analysis.arguments import check_count
 from tradesim.analysis.outputs import Output, evaluate_outputs
 from tradesim.analysis.runner import ExecutorName, dask_client, process_pool, run_seed
 from tradesim.errors import TradesimError
-from tradesim.io.outputs import FolderLock, atomic_write, is_output_folder, mark_output
+from tradesim.io.outputs import (
+    FolderLock,
+    atomic_write,
+    foreign_entries,
+    is_output_folder,
+    mark_output,
+)
 from tradesim.scenario import Scenario
 
 __all__ = ["Point", "run_points"]
@@ -188,19 +194,20 @@ def _run_points_locked(
         }
     )
     meta = out / "spec.json"
-    if meta.exists():
-        try:
-            known = json.loads(meta.read_text())["sha256"]
-        except (ValueError, KeyError, TypeError):
-            known = None
-        if known != digest:
-            if any((out / "points").glob("*/run_*.json")):
-                raise TradesimError(
-                    f"{out} holds results of a different study (points, base, outputs or"
-                    " options differ); choose another output folder or remove it"
-                )
-            meta.unlink()  # a study that stopped before its first result: nothing to keep
-    if not meta.exists():
+    try:
+        known = json.loads(meta.read_text())["sha256"] if meta.exists() else None
+    except (ValueError, KeyError, TypeError):
+        known = None
+    if known != digest:
+        # Another study's spec is replaced only when it is tradesim's own and that study
+        # stopped before its first result: nothing is lost.
+        if meta.exists() and (
+            any((out / "points").glob("*/run_*.json")) or meta.name in foreign_entries(out)
+        ):
+            raise TradesimError(
+                f"{out} holds results of a different study (points, base, outputs or"
+                " options differ); choose another output folder or remove it"
+            )
         text = json.dumps({"sha256": digest, "spec": spec}, indent=2, default=str) + "\n"
         atomic_write(meta, lambda p: p.write_text(text))
 

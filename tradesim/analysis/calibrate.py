@@ -117,7 +117,13 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
     """Read observed annual flows: a file in the tidy format of `tradesim.io.observed`
     (its annual TOTAL rows), or the older CSV with columns year, origin, destination,
     value_usd_bn (and optionally source). Raises CalibrationError naming file and line."""
-    from tradesim.io.observed import MAX_VALUE_USD, annual_totals, is_tidy, read_observed
+    from tradesim.io.observed import (
+        ENCODING,
+        MAX_VALUE_USD,
+        annual_totals,
+        is_tidy,
+        read_observed,
+    )
 
     path = Path(path)
     if is_tidy(path):
@@ -125,8 +131,8 @@ def load_observed(path: str | Path = OBSERVED_CN_RU) -> list[Observation]:
             Observation(t.year, t.origin, t.destination, t.value_usd, t.source)
             for t in annual_totals(read_observed(path))
         ]
-    try:  # utf-8-sig: a byte-order mark (Excel) is dropped
-        text = path.read_text(encoding="utf-8-sig")
+    try:  # a byte-order mark (Excel) is dropped
+        text = path.read_text(encoding=ENCODING)
     except (OSError, UnicodeDecodeError) as exc:
         raise CalibrationError(f"{path}: cannot read observed data: {exc}") from None
     rows = list(csv.DictReader(text.splitlines()))
